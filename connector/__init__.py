@@ -1,0 +1,1 @@
+"""Leadwire: lead-management middleware."""
