@@ -35,6 +35,7 @@ class InboxItem(Base):
     channel: Mapped[str] = mapped_column(String(16))  # form | api | hubspot | salesforce | csv
     idempotency_key: Mapped[str] = mapped_column(String(200))
     payload: Mapped[str] = mapped_column(Text)  # the raw body as received (JSON text)
+    record: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # CRM record fetched for a notification
     received_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="received", index=True)  # received|processed|rejected|failed
     errors: Mapped[list[Any] | None] = mapped_column(default=None)
