@@ -1,0 +1,74 @@
+"""SMTP delivery from SMTP_URL (smtp://[user:pass@]host[:port][?starttls=1] or smtps://...) via smtplib."""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from urllib.parse import parse_qs, unquote, urlparse
+
+
+class MailError(Exception):
+    """Sending failed; the message says why (never contains the password)."""
+
+
+@dataclass(frozen=True)
+class Mailer:
+    """Hands messages to one SMTP server. Thread-safe: one connection per send."""
+
+    host: str
+    port: int
+    mail_from: str
+    username: str | None = None
+    password: str | None = None
+    use_ssl: bool = False
+    starttls: bool = False
+    timeout: float = 10.0
+
+    @classmethod
+    def from_url(cls, url: str, mail_from: str) -> "Mailer":
+        """Parse SMTP_URL; raise MailError naming the problem."""
+        parsed = urlparse(url)
+        if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+            raise MailError(f"SMTP_URL must look like smtp://host:port, got scheme {parsed.scheme!r}")
+        query = parse_qs(parsed.query)
+        return cls(
+            host=parsed.hostname, port=parsed.port or (465 if parsed.scheme == "smtps" else 25),
+            mail_from=mail_from, username=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            use_ssl=parsed.scheme == "smtps", starttls=query.get("starttls", ["0"])[0] in ("1", "true", "yes"),
+        )
+
+    def build(self, *, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+        """The MIME message: plain text, with an HTML alternative when given."""
+        msg = EmailMessage()
+        msg["From"] = self.mail_from
+        msg["To"] = to
+        msg["Subject"] = subject
+        msg["Message-ID"] = make_msgid(domain="leadwire")
+        msg.set_content(text)
+        if html:
+            msg.add_alternative(html, subtype="html")
+        return msg
+
+    def send(self, *, to: str, subject: str, text: str, html: str | None = None) -> None:
+        """Hand one message to the server; raise MailError on any SMTP or network failure."""
+        msg = self.build(to=to, subject=subject, text=text, html=html)
+        try:
+            smtp_cls = smtplib.SMTP_SSL if self.use_ssl else smtplib.SMTP
+            with smtp_cls(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(msg)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise MailError(f"{type(exc).__name__} talking to {self.host}:{self.port}: {exc}") from exc
+
+
+def mailer_from_settings(settings) -> Mailer | None:
+    """The mailer for Settings.smtp_url, or None when no SMTP server is configured."""
+    if not getattr(settings, "smtp_url", None):
+        return None
+    return Mailer.from_url(settings.smtp_url, settings.mail_from)

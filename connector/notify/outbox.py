@@ -1,0 +1,127 @@
+"""The e-mail outbox: queue in the caller's transaction, send as a job, retry with backoff from the tick.
+
+A row in `emails` is the truth. `queue_email` writes it and, once the caller's transaction commits,
+enqueues task "notify.send". A send first claims the row (conditional UPDATE pushing next_attempt_at
+forward by a lease), so a job and the tick never hand the same message to SMTP twice at once; a worker
+killed mid-send leaves the row to be retried when the lease runs out. Failures keep the row "queued"
+with last_error and a later next_attempt_at, until MAX_ATTEMPTS, then "failed" — visible, never dropped.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from connector.notify.mailer import MailError, mailer_from_settings
+from connector.store.models import Email
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).parent / "templates"
+BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600)
+MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
+LEASE = timedelta(minutes=2)
+_env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render(template: str, context: dict[str, Any]) -> tuple[str, str | None]:
+    """Render `<template>.txt` (required) and `<template>.html` (optional) from notify/templates."""
+    text = _env.get_template(f"{template}.txt").render(**context)
+    try:
+        html = _env.get_template(f"{template}.html").render(**context)
+    except TemplateNotFound:
+        html = None
+    return text, html
+
+
+def _after_commit(session: Session, fn) -> None:
+    """Run fn() once the session's current transaction has committed (never on rollback)."""
+    pending = session.info.setdefault("leadwire_after_commit", [])
+    if not pending:
+        from sqlalchemy import event
+
+        def run(sess: Session) -> None:
+            todo = sess.info.pop("leadwire_after_commit", [])
+            for job in todo:
+                job()
+
+        def drop(sess: Session) -> None:
+            sess.info.pop("leadwire_after_commit", None)
+
+        event.listen(session, "after_commit", run, once=True)
+        event.listen(session, "after_rollback", drop, once=True)
+    pending.append(fn)
+
+
+def queue_email(session: Session, rt, *, kind: str, to: str, subject: str, template: str,
+                context: dict[str, Any], lead_id: int | None = None) -> Email:
+    """Write an e-mail row in the caller's transaction; task "notify.send" is enqueued after commit.
+
+    `template` names files in connector/notify/templates (`<template>.txt`, optional `.html`),
+    rendered with `context`. Returns the (flushed) Email row.
+    """
+    text, html = render(template, context)
+    now = rt.clock.now()
+    email = Email(kind=kind, to=to, subject=subject, body_text=text, body_html=html, lead_id=lead_id,
+                  status="queued", attempts=0, next_attempt_at=now, created_at=now)
+    session.add(email)
+    session.flush()
+    email_id = email.id
+    _after_commit(session, lambda: rt.queue.enqueue("notify.send", email_id))
+    return email
+
+
+def _claim(rt, email_id: int, now: datetime) -> Email | None:
+    with rt.db.session() as s:
+        claimed = s.execute(
+            update(Email).where(Email.id == email_id, Email.status == "queued", Email.next_attempt_at <= now)
+            .values(attempts=Email.attempts + 1, next_attempt_at=now + LEASE)
+        ).rowcount
+        return s.get(Email, email_id) if claimed == 1 else None
+
+
+def send_email(rt, email_id: int, *, now: datetime | None = None) -> str:
+    """Try to send one queued e-mail now; return its status afterwards ("sent", "queued", "failed",
+    or "skipped" when it is not due, already sent, or another worker holds it)."""
+    now = now or rt.clock.now()
+    email = _claim(rt, email_id, now)
+    if email is None:
+        return "skipped"
+    mailer = getattr(rt, "mailer", None) or mailer_from_settings(rt.settings)
+    error = None
+    try:
+        if mailer is None:
+            raise MailError("SMTP_URL is not set: no server to send through")
+        mailer.send(to=email.to, subject=email.subject, text=email.body_text, html=email.body_html)
+    except MailError as exc:
+        error = str(exc)
+    with rt.db.session() as s:
+        if error is None:
+            s.execute(update(Email).where(Email.id == email_id)
+                      .values(status="sent", sent_at=rt.clock.now(), last_error=None))
+            return "sent"
+        final = email.attempts >= MAX_ATTEMPTS
+        wait = BACKOFF_SECONDS[min(email.attempts, len(BACKOFF_SECONDS)) - 1]
+        s.execute(update(Email).where(Email.id == email_id).values(
+            status="failed" if final else "queued", last_error=error[:2000],
+            next_attempt_at=now + timedelta(seconds=wait)))
+    log.warning("e-mail %s (%s) attempt %s failed: %s", email_id, email.kind, email.attempts, error)
+    return "failed" if final else "queued"
+
+
+def send_task(rt, email_id: int) -> None:
+    """Task "notify.send": send one e-mail; failures are recorded on the row, never raised."""
+    send_email(rt, int(email_id))
+
+
+def retry_step(rt, now: datetime) -> int:
+    """Tick step: send every queued e-mail whose next_attempt_at has come; return how many were sent."""
+    with rt.db.session() as s:
+        due = s.scalars(select(Email.id).where(Email.status == "queued", Email.next_attempt_at <= now)
+                        .order_by(Email.next_attempt_at).limit(200)).all()
+    return sum(1 for email_id in due if send_email(rt, email_id, now=now) == "sent")
