@@ -83,3 +83,70 @@ def redis_url(redis_server_url):
 @pytest.fixture
 def clock():
     return FakeClock()
+
+
+# --- the application ---------------------------------------------------------------------------
+
+REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
+FORM_SECRET = "test-form-secret-0123456789"
+API_KEY = "test-api-key-0123456789"
+
+
+def test_env(db_url: str, **extra) -> dict:
+    """The environment a test deployment runs with."""
+    env = {"DATABASE_URL": db_url, "LEADWIRE_FLOWS": str(REPO / "flows.yaml"),
+           "LEADWIRE_API_KEY": API_KEY, "LEADWIRE_SECRET_KEY": "test-secret-key-0123456789abcdef",
+           "WEBSITE_FORM_SECRET": FORM_SECRET, "LEADWIRE_BASE_URL": "http://127.0.0.1:9"}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def make_runtime(clock):
+    """Build runtimes on a given database URL (inline queue and the fake clock by default)."""
+    from connector.config import load_settings
+    from connector.runtime import build_runtime
+
+    made = []
+
+    def make(db_url: str, *, queue="inline", **env):
+        rt = build_runtime(load_settings(test_env(db_url, **env)), queue=queue, clock=clock)
+        made.append(rt)
+        return rt
+
+    yield make
+    for rt in made:
+        rt.close()
+
+
+@pytest.fixture
+def runtime(make_runtime, sqlite_url):
+    """A runtime on a fresh SQLite database, inline jobs, fake clock, the repo's flows.yaml."""
+    return make_runtime(sqlite_url)
+
+
+@pytest.fixture
+def app(runtime):
+    from connector.web import create_app
+
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app over real HTTP on a free loopback port; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)

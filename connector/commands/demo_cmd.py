@@ -1,0 +1,39 @@
+"""`leadwire demo`: the whole journey with a printed summary."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the figures.")
+@click.option("--leads", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON-lines file of web-form payloads (default: examples/webform_leads.jsonl).")
+def demo(as_json: bool, leads: Path | None) -> None:
+    """Run the whole journey end to end on the embedded default, and print what happened."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from connector import demo as journey
+
+    summary = journey.run(Path.cwd(), leads)
+    console = Console(stderr=as_json)
+    table = Table(title="Leadwire demo", show_header=True)
+    table.add_column("stage")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [("capture", "posted (incl. redeliveries)", summary["posted"]),
+            ("capture", "captured", summary["captured"]),
+            ("capture", "redelivered, answered with the same id", summary["redelivered"]),
+            ("capture", "rejected with field errors (422)", summary["rejected"]),
+            ("match", "duplicates found", summary["duplicates"]),
+            ("store", "leads stored", summary["leads"])]
+    rows += [("qualify", f"outcome {k}", v) for k, v in sorted(summary["by_outcome"].items(), key=str)]
+    rows += [("score", f"MQL {k}", v) for k, v in sorted(summary["mql_levels"].items())]
+    for stage, figure, value in rows:
+        table.add_row(stage, figure, str(value))
+    console.print(table)
+    console.print(f"Database: {summary['database']}  (inspect with `DATABASE_URL=... leadwire serve`)")
+    if as_json:
+        click.echo(journey.summary_json(summary))

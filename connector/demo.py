@@ -1,0 +1,119 @@
+"""`leadwire demo`: the whole journey on the embedded default, against a real local HTTP server.
+
+Stages run in order and each returns figures for the summary: capture (signed web-form posts, with
+redeliveries), then the later stages as the product grows (offers, feedback, CRM sync).
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from sqlalchemy import func, select
+
+from connector.clock import FakeClock, utcnow
+from connector.config import load_settings
+from connector.runtime import Runtime, build_runtime
+from connector.signing import sign
+from connector.store.models import InboxItem, Lead, TimelineEvent
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+REDELIVERED = 3
+
+
+def demo_settings(workdir: Path, **extra):
+    """Embedded default (SQLite file, in-process jobs) with fresh demo secrets."""
+    flows = workdir / "flows.yaml" if (workdir / "flows.yaml").exists() else REPO / "flows.yaml"
+    env = {"DATABASE_URL": f"sqlite:///{workdir / 'leadwire-demo.db'}", "LEADWIRE_FLOWS": str(flows),
+           "LEADWIRE_API_KEY": secrets.token_hex(16), "LEADWIRE_SECRET_KEY": secrets.token_hex(32),
+           "WEBSITE_FORM_SECRET": secrets.token_hex(16), "LEADWIRE_ADMIN_PASSWORD": "demo"}
+    env.update(extra)
+    return load_settings(env)
+
+
+@contextmanager
+def serving(rt: Runtime):
+    """The app on a free loopback port, over real HTTP; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    from connector.web import create_app
+
+    server = make_server("127.0.0.1", 0, create_app(runtime=rt), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def post_signed(http: requests.Session, base: str, secret: str, body: bytes, source: str = "website"):
+    headers = {"Content-Type": "application/json", "X-Leadwire-Signature": sign(secret, body, int(time.time()))}
+    return http.post(f"{base}/hooks/forms/{source}", data=body, headers=headers, timeout=30)
+
+
+def capture_stage(rt: Runtime, base: str, leads_file: Path) -> dict:
+    """Post every sample lead through the signed webhook (a few twice), wait until all are processed."""
+    secret = rt.settings.secret("WEBSITE_FORM_SECRET")
+    bodies = [line.strip().encode() for line in leads_file.read_text().splitlines() if line.strip()]
+    counts = {"posted": 0, "captured": 0, "rejected": 0, "redelivered": 0}
+    with requests.Session() as http:
+        for body in bodies + bodies[:REDELIVERED]:
+            resp = post_signed(http, base, secret, body)
+            counts["posted"] += 1
+            if resp.status_code == 202 and resp.json().get("replayed"):
+                counts["redelivered"] += 1
+            elif resp.status_code == 202:
+                counts["captured"] += 1
+            elif resp.status_code == 422:
+                counts["rejected"] += 1
+            else:
+                raise RuntimeError(f"demo post answered {resp.status_code}: {resp.text[:200]}")
+    wait_processed(rt)
+    with rt.db.session() as s:
+        counts["leads"] = s.scalar(select(func.count()).select_from(Lead))
+        linked = s.scalar(select(func.count()).select_from(Lead).where(Lead.outcome == "duplicate"))
+        merged = s.scalar(select(func.count()).select_from(TimelineEvent).where(TimelineEvent.kind == "duplicate"))
+        counts["duplicates"] = linked + merged
+        counts["by_outcome"] = dict(s.execute(select(Lead.outcome, func.count()).group_by(Lead.outcome)).all())
+        counts["mql_levels"] = {str(k): v for k, v in s.execute(
+            select(Lead.mql_level, func.count()).where(Lead.mql_level.is_not(None)).group_by(Lead.mql_level))}
+    return counts
+
+
+def wait_processed(rt: Runtime, timeout: float = 60) -> None:
+    """Until no inbox row is waiting (jobs run in the in-process worker threads)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rt.queue.wait_idle(timeout=1)
+        with rt.db.session() as s:
+            waiting = s.scalar(select(func.count()).select_from(InboxItem).where(InboxItem.status == "received"))
+        if not waiting:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{waiting} captured leads were still waiting after {timeout:.0f}s")
+
+
+def run(workdir: Path, leads_file: Path | None = None) -> dict:
+    """Run every stage on a fresh demo database in `workdir`; return the summary figures."""
+    for old in workdir.glob("leadwire-demo.db*"):
+        old.unlink()
+    clock = FakeClock(utcnow())
+    rt = build_runtime(demo_settings(workdir), queue="thread", clock=clock)
+    try:
+        with serving(rt) as base:
+            summary = capture_stage(rt, base, leads_file or EXAMPLES / "webform_leads.jsonl")
+        summary["database"] = rt.settings.database_url
+        return summary
+    finally:
+        rt.close()
+
+
+def summary_json(summary: dict) -> str:
+    return json.dumps(summary, sort_keys=True, default=str)

@@ -1,0 +1,52 @@
+"""The RQ side: the function RQ calls, and `leadwire worker` (RQ worker + periodic tick)."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from connector.jobs.queue import run_task
+
+log = logging.getLogger(__name__)
+_runtime = None
+
+
+def _rt():
+    global _runtime
+    if _runtime is None:
+        from connector.runtime import build_runtime
+
+        _runtime = build_runtime(queue="rq")
+    return _runtime
+
+
+def perform(task: str, *args) -> None:
+    """Entry point of every RQ job: build the runtime once per process, then run the task."""
+    run_task(_rt(), task, *args)
+
+
+def run_worker(tick_seconds: float = 2.0, burst: bool = False) -> None:
+    """Run an RQ worker on the leadwire queue, with the tick in a thread (one tick at a time, cluster-wide)."""
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    from connector.jobs.tick import run_tick
+
+    rt = _rt()
+    stop = threading.Event()
+
+    def ticker() -> None:
+        while not stop.wait(tick_seconds):
+            try:
+                with rt.queue.connection.lock("leadwire:tick", timeout=60, blocking=False) as got:
+                    if got:
+                        run_tick(rt)
+            except Exception:
+                log.exception("tick failed")
+
+    if not burst:
+        threading.Thread(target=ticker, daemon=True, name="leadwire-tick").start()
+    worker = Worker([rt.queue.rq], connection=rt.queue.connection, serializer=JSONSerializer)
+    try:
+        worker.work(burst=burst, with_scheduler=False)
+    finally:
+        stop.set()

@@ -1,0 +1,26 @@
+"""The Flask app: `create_app()` wires the runtime and one blueprint per area."""
+from __future__ import annotations
+
+from flask import Flask
+
+from connector.config import Settings
+from connector.runtime import Runtime, build_runtime
+from connector.web import api, errors, health, hooks
+
+BLUEPRINTS = [
+    health.bp,
+    hooks.bp,
+    api.bp,
+]
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+    """An app on `runtime` (or one built from `settings` / the environment)."""
+    rt = runtime or build_runtime(settings)
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=rt.settings.secret_key, MAX_CONTENT_LENGTH=None, JSON_SORT_KEYS=False)
+    app.extensions["leadwire"] = rt
+    errors.init_app(app)
+    for bp in BLUEPRINTS:
+        app.register_blueprint(bp)
+    return app

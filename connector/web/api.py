@@ -1,0 +1,90 @@
+"""Read API: inbox status, leads (filtered, paginated) and one lead with its timeline and offers."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import func, select
+
+from connector import capture, timeline
+from connector.store.models import Lead, Offer
+from connector.web.context import current_runtime
+from connector.web.errors import ApiError
+from connector.web.hooks import require_api_key
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_PAGE = 200
+
+
+def _json(value):
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def lead_dict(lead: Lead) -> dict:
+    """Every column of a lead, JSON-safe, plus speed-to-lead in seconds."""
+    out = {c.name: _json(getattr(lead, c.name)) for c in Lead.__table__.columns}
+    out["seconds_to_offer"] = _seconds(lead.captured_at, lead.first_offered_at)
+    out["seconds_to_accept"] = _seconds(lead.captured_at, lead.accepted_at)
+    return out
+
+
+def _seconds(start, end):
+    return round((end - start).total_seconds(), 3) if start and end else None
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(400, f"query parameter {name}={raw!r} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+@bp.get("/inbox/<int:inbox_id>")
+def inbox_status(inbox_id: int):
+    rt = current_runtime()
+    require_api_key(rt)
+    with rt.db.session() as s:
+        found = capture.inbox_summary(s, inbox_id)
+    if not found:
+        raise ApiError(404, f"no inbox item {inbox_id}")
+    return jsonify(found)
+
+
+@bp.get("/leads")
+def list_leads():
+    rt = current_runtime()
+    require_api_key(rt)
+    page = _int_arg("page", 1, 1, 10**6)
+    per_page = _int_arg("per_page", 50, 1, MAX_PAGE)
+    query = select(Lead)
+    for arg, column in (("email", Lead.email), ("source", Lead.source), ("status", Lead.status),
+                        ("flow", Lead.flow), ("campaign", Lead.campaign)):
+        if request.args.get(arg):
+            value = request.args[arg].strip()
+            query = query.where(column == (value.lower() if arg == "email" else value))
+    with rt.db.session() as s:
+        total = s.scalar(select(func.count()).select_from(query.subquery()))
+        leads = s.scalars(query.order_by(Lead.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+        items = [lead_dict(lead) for lead in leads]
+    return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
+
+
+@bp.get("/leads/<int:lead_id>")
+def get_lead(lead_id: int):
+    rt = current_runtime()
+    require_api_key(rt)
+    with rt.db.session() as s:
+        lead = s.get(Lead, lead_id)
+        if lead is None:
+            raise ApiError(404, f"no lead {lead_id}")
+        body = lead_dict(lead)
+        body["timeline"] = [{"at": e.at.isoformat(), "kind": e.kind, "message": e.message, "data": e.data}
+                            for e in timeline.events(s, lead_id)]
+        body["offers"] = [{"id": o.id, "rep_id": o.rep_id, "mode": o.mode, "status": o.status,
+                           "offered_at": _json(o.offered_at), "expires_at": _json(o.expires_at),
+                           "responded_at": _json(o.responded_at), "decline_reason": o.decline_reason}
+                          for o in s.scalars(select(Offer).where(Offer.lead_id == lead_id).order_by(Offer.id))]
+    return jsonify(body)

@@ -1,0 +1,8 @@
+"""Access to the app's runtime from views."""
+from flask import current_app
+
+from connector.runtime import Runtime
+
+
+def current_runtime() -> Runtime:
+    return current_app.extensions["leadwire"]

@@ -1,0 +1,96 @@
+"""Capture endpoints: signed web forms and the REST API. Each answers only after the inbox commit."""
+from __future__ import annotations
+
+import hmac
+import json
+import time
+
+from flask import Blueprint, jsonify, request
+
+from connector import capture, signing
+from connector.web.context import current_runtime
+from connector.web.errors import ApiError
+
+bp = Blueprint("hooks", __name__)
+
+
+def read_body(rt) -> bytes:
+    """The raw body, refused with 413 past the configured cap (checked before reading it all)."""
+    cap = rt.settings.max_body_bytes
+    if request.content_length is not None and request.content_length > cap:
+        raise ApiError(413, f"body is {request.content_length} bytes; the limit is {cap}")
+    raw = request.stream.read(cap + 1)
+    if len(raw) > cap:
+        raise ApiError(413, f"body is over the limit of {cap} bytes")
+    return raw
+
+
+def parse_lead_body(raw: bytes) -> dict:
+    """JSON object or form-encoded fields; anything else is a 400 that says what was expected."""
+    mimetype = request.mimetype
+    if mimetype == "application/x-www-form-urlencoded" or mimetype == "multipart/form-data":
+        from urllib.parse import parse_qsl
+
+        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    try:
+        payload = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise ApiError(400, "body must be a JSON object of lead fields")
+    return payload
+
+
+def receipt_response(receipt: capture.Receipt):
+    body = {"id": receipt.inbox_id, "status": "accepted" if receipt.status != "rejected" else "rejected"}
+    if receipt.replayed:
+        body["replayed"] = True
+    if receipt.status == "rejected":
+        return jsonify({**body, "error": "invalid lead", "errors": receipt.errors}), 422
+    return jsonify(body), 202
+
+
+@bp.post("/hooks/forms/<source>")
+def form_hook(source: str):
+    rt = current_runtime()
+    spec = rt.spec.sources.get(source)
+    if spec is None or spec.kind != "form":
+        raise ApiError(404, f"no web-form source named {source!r} in flows.yaml")
+    raw = read_body(rt)
+    secret = rt.settings.secret(spec.secret_env) if spec.secret_env else None
+    if not secret:
+        raise ApiError(503, f"source {source!r} has no secret configured: set {spec.secret_env}")
+    try:
+        signing.verify(secret, request.headers.get("X-Leadwire-Signature"), raw, now=time.time())
+    except signing.SignatureError as exc:
+        raise ApiError(401, str(exc)) from exc
+    payload = parse_lead_body(raw)
+    key = capture.idempotency_key(raw, request.headers.get("Idempotency-Key"))
+    return receipt_response(capture.accept(rt, source=source, channel="form", raw=raw, payload=payload,
+                                           idempotency_key=key))
+
+
+def require_api_key(rt) -> None:
+    """Bearer LEADWIRE_API_KEY, compared in constant time; the API is closed when no key is set."""
+    expected = rt.settings.api_key
+    if not expected:
+        raise ApiError(503, "the API is disabled: set LEADWIRE_API_KEY")
+    header = request.headers.get("Authorization", "")
+    given = header[7:] if header.startswith("Bearer ") else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(401, "missing or wrong API key (Authorization: Bearer <LEADWIRE_API_KEY>)")
+
+
+@bp.post("/api/leads")
+def api_create_lead():
+    rt = current_runtime()
+    require_api_key(rt)
+    raw = read_body(rt)
+    payload = parse_lead_body(raw)
+    source = request.args.get("source") or payload.pop("source", None) or "api"
+    spec = rt.spec.sources.get(source)
+    if spec is None:
+        raise ApiError(404, f"no source named {source!r} in flows.yaml")
+    key = capture.idempotency_key(raw, request.headers.get("Idempotency-Key"))
+    return receipt_response(capture.accept(rt, source=source, channel="api", raw=raw, payload=payload,
+                                           idempotency_key=key))

@@ -1,0 +1,3 @@
+from connector.web import create_app
+
+app = create_app()
