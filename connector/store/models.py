@@ -109,6 +109,8 @@ class Lead(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     won_amount: Mapped[float | None] = mapped_column(Float, default=None)
+    # offers: the ordered candidates and offer settings frozen at routing time (connector.offers)
+    offer_plan: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     updated_at: Mapped[datetime]
 
 
@@ -155,6 +157,7 @@ class Rep(Base):
     absent_until: Mapped[datetime | None] = mapped_column(default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)  # invalidates routing snapshots
 
 
 class RoutingCursor(Base):

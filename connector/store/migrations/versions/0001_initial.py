@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 12:17:11.929504
+Create Date: 2026-11-22 12:21:09.520081
 """
 from alembic import op
 import sqlalchemy as sa
@@ -63,6 +63,7 @@ def upgrade() -> None:
     sa.Column('absent_until', connector.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', connector.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', connector.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reps')),
     sa.UniqueConstraint('email', name=op.f('uq_reps_email'))
     )
@@ -143,6 +144,7 @@ def upgrade() -> None:
     sa.Column('accepted_at', connector.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', connector.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('won_amount', sa.Float(), nullable=True),
+    sa.Column('offer_plan', connector.store.types.JSONType(), nullable=True),
     sa.Column('updated_at', connector.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_leads_account_id_accounts')),
     sa.ForeignKeyConstraint(['duplicate_of_id'], ['leads.id'], name=op.f('fk_leads_duplicate_of_id_leads')),
