@@ -1,0 +1,57 @@
+"""Offer measures: acceptance / decline / expiry rates, escalations and missed (never accepted) leads."""
+from __future__ import annotations
+
+from sqlalchemy import Connection, func, select
+
+from connector.analytics.filters import LEADS, OFFERS, Filters
+from connector.analytics.sql import count_if
+from connector.analytics.table import Column, Table, rate
+
+STATUSES = ("accepted", "declined", "expired", "lost", "withdrawn", "pending")
+
+
+def offer_rates(conn: Connection, f: Filters) -> Table:
+    """Offers by status; rates are shares of settled offers (every status but pending).
+
+    `lost` means another rep accepted a broadcast first; `withdrawn` means the offer was taken back.
+    """
+    stmt = (select(OFFERS.c.status, func.count()).select_from(OFFERS.join(LEADS, LEADS.c.id == OFFERS.c.lead_id))
+            .where(*f.offer_where()).group_by(OFFERS.c.status))
+    counts = dict(conn.execute(stmt).all())
+    offers = sum(counts.values())
+    settled = offers - counts.get("pending", 0)
+    rows = [{"status": s, "offers": counts.get(s, 0), "rate": None if s == "pending" else rate(counts.get(s, 0), settled)}
+            for s in STATUSES]
+    summary = {"offers": offers, "settled": settled, "acceptance_rate": rate(counts.get("accepted", 0), settled),
+               "decline_rate": rate(counts.get("declined", 0), settled),
+               "expiry_rate": rate(counts.get("expired", 0), settled)}
+    return Table("offer_rates", "Offers: acceptance, decline and expiry",
+                 [Column("status", "Status"), Column("offers", "Offers", "int"), Column("rate", "Share of settled", "rate")],
+                 rows, summary=summary, chart={"kind": "bar", "label": "status", "values": ["offers"]})
+
+
+def missed(conn: Connection, f: Filters) -> Table:
+    """Routed leads: how many were accepted, are still waiting on an offer, were escalated, or never accepted.
+
+    never accepted = routed, no accepted_at, and no longer waiting on an open offer (status != offered).
+    missed rate = never accepted / (routed - still waiting).
+    """
+    c = LEADS.c
+    not_accepted = c.accepted_at.is_(None)
+    stmt = select(func.count(), count_if(c.first_offered_at.is_not(None)), count_if(c.accepted_at.is_not(None)),
+                  count_if(not_accepted & (c.status == "offered")), count_if(c.status == "escalated"),
+                  count_if(not_accepted & (c.status != "offered"))).where(*f.lead_where(), c.outcome == "routed")
+    routed, offered, accepted, waiting, escalated, never = conn.execute(stmt).one()
+    decided = routed - waiting
+    rows = [{"stage": "routed", "leads": routed, "rate": None},
+            {"stage": "offered", "leads": offered, "rate": rate(offered, routed)},
+            {"stage": "accepted", "leads": accepted, "rate": rate(accepted, decided)},
+            {"stage": "still waiting", "leads": waiting, "rate": None},
+            {"stage": "escalated", "leads": escalated, "rate": rate(escalated, decided)},
+            {"stage": "never accepted", "leads": never, "rate": rate(never, decided)}]
+    return Table("missed", "Escalations and missed leads",
+                 [Column("stage", "Leads"), Column("leads", "Count", "int"), Column("rate", "Rate", "rate")], rows,
+                 summary={"routed": routed, "escalated": escalated, "never_accepted": never,
+                          "missed_rate": rate(never, decided)},
+                 chart={"kind": "bar", "label": "stage", "values": ["leads"]},
+                 note="Rates are shares of routed leads no longer waiting on an open offer.")

@@ -1,0 +1,46 @@
+"""The named measures: name -> function(connection, Filters) -> Table, in dashboard order."""
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import Connection
+
+from connector.analytics import leaderboards, offers, pursuit, queue, speed, volume
+from connector.analytics.filters import Filters
+from connector.analytics.table import Table
+from connector.errors import NotFound
+from connector.store import Database
+
+Measure = Callable[[Connection, Filters], Table]
+
+MEASURES: dict[str, Measure] = {
+    "captured": volume.captured,
+    "rejected": volume.rejected,
+    "duplicates": volume.duplicates,
+    "mql_levels": volume.mql_levels,
+    "speed_to_lead": speed.speed_to_lead,
+    "offer_rates": offers.offer_rates,
+    "missed": offers.missed,
+    "feedback_compliance": pursuit.feedback_compliance,
+    "funnel": pursuit.funnel,
+    "conversion": pursuit.conversion,
+    "time_to_close": speed.time_to_close,
+    "reps": leaderboards.reps,
+    "partners": leaderboards.partners,
+    "queue": queue.unassigned,
+}
+
+
+def run(db: Database, name: str, filters: Filters | None = None) -> Table:
+    """Compute one measure in a read-only transaction; NotFound for an unknown name."""
+    measure = MEASURES.get(name)
+    if measure is None:
+        raise NotFound(f"no measure named {name!r}; known: {', '.join(MEASURES)}")
+    with db.engine.connect() as conn:
+        return measure(conn, filters or Filters())
+
+
+def run_all(db: Database, filters: Filters | None = None) -> dict[str, Table]:
+    """Every measure on one connection, in dashboard order."""
+    with db.engine.connect() as conn:
+        return {name: measure(conn, filters or Filters()) for name, measure in MEASURES.items()}

@@ -1,0 +1,40 @@
+"""Speed measures: capture → first offer, first offer → accept, capture → close (median and p90)."""
+from __future__ import annotations
+
+from sqlalchemy import Connection, select
+
+from connector.analytics.filters import LEADS, Filters
+from connector.analytics.sql import percentiles, seconds_between
+from connector.analytics.table import Column, Table
+
+SPEED_COLUMNS = [Column("stage", "Stage"), Column("leads", "Leads", "int"),
+                 Column("median_seconds", "Median", "seconds"), Column("p90_seconds", "90th percentile", "seconds")]
+
+
+def _row(conn: Connection, f: Filters, stage: str, later, earlier, *extra) -> dict:
+    dialect = conn.dialect.name
+    values = select(seconds_between(dialect, later, earlier).label("v")).where(
+        *f.lead_where(), later.is_not(None), earlier.is_not(None), *extra)
+    n, (median, p90) = percentiles(conn, values)
+    return {"stage": stage, "leads": n,
+            "median_seconds": None if median is None else round(median, 1),
+            "p90_seconds": None if p90 is None else round(p90, 1)}
+
+
+def speed_to_lead(conn: Connection, f: Filters) -> Table:
+    """How long a lead waits: capture → first offer, and first offer → a rep accepting it."""
+    c = LEADS.c
+    rows = [_row(conn, f, "capture → offer", c.first_offered_at, c.captured_at),
+            _row(conn, f, "offer → accept", c.accepted_at, c.first_offered_at)]
+    return Table("speed_to_lead", "Speed to lead", SPEED_COLUMNS, rows,
+                 chart={"kind": "bar", "label": "stage", "values": ["median_seconds", "p90_seconds"]})
+
+
+def time_to_close(conn: Connection, f: Filters) -> Table:
+    """Capture → close for leads closed won, closed lost, and all closed leads."""
+    c = LEADS.c
+    rows = [_row(conn, f, "won", c.closed_at, c.captured_at, c.status == "won"),
+            _row(conn, f, "lost", c.closed_at, c.captured_at, c.status == "lost"),
+            _row(conn, f, "all closed", c.closed_at, c.captured_at)]
+    return Table("time_to_close", "Time to close (capture → close)", SPEED_COLUMNS, rows,
+                 chart={"kind": "bar", "label": "stage", "values": ["median_seconds", "p90_seconds"]})
