@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from connector import capture
+from connector import capture, notify
 
 TASKS: dict[str, Callable] = {
     "capture.process": capture.process,
+    "notify.send": notify.send_task,
 }

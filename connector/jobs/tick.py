@@ -8,13 +8,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable
 
-from connector import capture
+from connector import capture, feedback, notify
 
 if TYPE_CHECKING:
     from connector.runtime import Runtime
 
 STEPS: list[Callable[["Runtime", datetime], int]] = [
     capture.retake_stalled,
+    feedback.send_due,
+    feedback.escalate_overdue,
+    notify.retry_step,
 ]
 
 

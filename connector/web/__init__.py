@@ -5,12 +5,13 @@ from flask import Flask
 
 from connector.config import Settings
 from connector.runtime import Runtime, build_runtime
-from connector.web import api, errors, health, hooks
+from connector.web import api, errors, feedback, health, hooks
 
 BLUEPRINTS = [
     health.bp,
     hooks.bp,
     api.bp,
+    feedback.bp,
 ]
 
 
