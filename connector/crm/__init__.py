@@ -1,0 +1,38 @@
+"""CRM connectors: one adapter per CRM behind the interface in base.py, registered explicitly below."""
+from __future__ import annotations
+
+from typing import Callable
+
+from connector.crm.base import Change, CrmAdapter, Owner, PushResult, RecordChange
+
+
+def _hubspot(env: dict, **kwargs) -> CrmAdapter:
+    from connector.crm.hubspot import HubSpotAdapter
+    return HubSpotAdapter.from_env(env, **kwargs)
+
+
+def _salesforce(env: dict, **kwargs) -> CrmAdapter:
+    from connector.crm.salesforce import SalesforceAdapter
+    return SalesforceAdapter.from_env(env, **kwargs)
+
+
+# name -> (factory from environment, the variable whose presence means "configured")
+ADAPTERS: dict[str, tuple[Callable[..., CrmAdapter], tuple[str, ...]]] = {
+    "hubspot": (_hubspot, ("HUBSPOT_ACCESS_TOKEN",)),
+    "salesforce": (_salesforce, ("SALESFORCE_ACCESS_TOKEN", "SALESFORCE_USERNAME")),
+}
+
+
+def adapter_for(name: str, env: dict, **kwargs) -> CrmAdapter:
+    """The adapter for CRM `name`, built from environment variables; ConfigError when they are missing."""
+    if name not in ADAPTERS:
+        raise KeyError(f"unknown CRM {name!r}; known: {', '.join(ADAPTERS)}")
+    return ADAPTERS[name][0](env, **kwargs)
+
+
+def configured(env: dict) -> list[str]:
+    """The CRMs whose credentials are present in `env`."""
+    return [name for name, (_, keys) in ADAPTERS.items() if any(env.get(k) for k in keys)]
+
+
+__all__ = ["ADAPTERS", "Change", "CrmAdapter", "Owner", "PushResult", "RecordChange", "adapter_for", "configured"]

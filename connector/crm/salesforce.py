@@ -1,0 +1,208 @@
+"""Salesforce adapter: Leads through simple-salesforce (REST, sObject Collections), errors translated once here."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce import exceptions as sf_exc
+
+from connector.crm.base import Change, Owner, PushResult, RecordChange, RetryPolicy, failed_results
+from connector.crm.redact import redact
+from connector.errors import ConfigError, CrmAuthError, CrmError, CrmRejectedError, CrmTransientError
+
+DEFAULT_FIELDS = ("Id", "Email", "FirstName", "LastName", "Company", "Status", "OwnerId", "SystemModstamp",
+                  "LastModifiedById")
+LIMIT_RETRY_AFTER = 300.0  # REQUEST_LIMIT_EXCEEDED has no Retry-After; the daily allocation rolls over slowly
+TRANSIENT_CODES = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNABLE_TO_LOCK_ROW", "UNKNOWN_EXCEPTION",
+                   "QUERY_TIMEOUT"}
+AUTH_CODES = {"INVALID_SESSION_ID", "INVALID_AUTH_HEADER", "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED",
+              "INSUFFICIENT_ACCESS"}
+
+
+def _first_error(content: Any) -> tuple[str, str]:
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return str(content[0].get("errorCode", "")), str(content[0].get("message", ""))
+    if isinstance(content, dict):
+        return str(content.get("errorCode") or content.get("error", "")), str(content.get("message", ""))
+    return "", ""
+
+
+def translate(exc: BaseException) -> CrmError | None:
+    """The Leadwire error for an exception raised by simple-salesforce (None: not the SDK's).
+
+    Classified by status and Salesforce errorCode: REQUEST_LIMIT_EXCEEDED and 5xx are transient,
+    session and permission errors are auth errors, the rest reject the record. Only errorCode and
+    the masked message are kept.
+    """
+    if isinstance(exc, sf_exc.SalesforceAuthenticationFailed):
+        return CrmAuthError(f"Salesforce login failed: {redact(getattr(exc, 'code', ''))}")
+    if isinstance(exc, sf_exc.SalesforceError):
+        code, message = _first_error(exc.content)
+        detail = f"Salesforce {exc.status} {code}: {redact(message)}"
+        if code == "REQUEST_LIMIT_EXCEEDED":
+            return CrmTransientError(detail, status=exc.status, retry_after=LIMIT_RETRY_AFTER)
+        if code in TRANSIENT_CODES or (exc.status or 0) >= 500 or exc.status == 429:
+            return CrmTransientError(detail, status=exc.status)
+        if code in AUTH_CODES or isinstance(exc, sf_exc.SalesforceExpiredSession):
+            return CrmAuthError(detail, status=exc.status)
+        return CrmRejectedError(detail, status=exc.status)
+    if isinstance(exc, sf_exc.SalesforceOperationError):
+        return CrmRejectedError(f"Salesforce operation failed: {type(exc).__name__}")
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return CrmTransientError(f"Salesforce unreachable: {type(exc).__name__}")
+    return None
+
+
+class SalesforceAdapter:
+    """Leads in Salesforce: updates by Id, upserts by an external id field, 200 records per collection call."""
+
+    name = "salesforce"
+    object = "Lead"
+    batch_limit = 200
+
+    def __init__(self, sf: Salesforce, *, external_id_field: str = "Leadwire_Id__c", retry: RetryPolicy | None = None,
+                 fields: tuple[str, ...] = DEFAULT_FIELDS, slow_down_at: float = 0.8, max_pause: float = 10.0):
+        self.sf = sf
+        self.external_id_field = external_id_field
+        self.retry = retry or RetryPolicy()
+        self.fields = list(dict.fromkeys((*fields, external_id_field)))
+        self.slow_down_at = slow_down_at
+        self.max_pause = max_pause
+
+    @classmethod
+    def from_env(cls, env: dict, **kwargs) -> "SalesforceAdapter":
+        session = _PinnedSession(env["SALESFORCE_CA_BUNDLE"]) if env.get("SALESFORCE_CA_BUNDLE") else requests.Session()
+        version = env.get("SALESFORCE_API_VERSION", "59.0")
+        if env.get("SALESFORCE_INSTANCE_URL") and env.get("SALESFORCE_ACCESS_TOKEN"):
+            sf = Salesforce(instance_url=env["SALESFORCE_INSTANCE_URL"], session_id=env["SALESFORCE_ACCESS_TOKEN"],
+                            version=version, session=session)
+        elif env.get("SALESFORCE_USERNAME") and env.get("SALESFORCE_PASSWORD"):
+            try:
+                sf = Salesforce(username=env["SALESFORCE_USERNAME"], password=env["SALESFORCE_PASSWORD"],
+                                security_token=env.get("SALESFORCE_SECURITY_TOKEN", ""),
+                                domain=env.get("SALESFORCE_DOMAIN"), version=version, session=session)
+            except Exception as exc:
+                raise (translate(exc) or exc) from None
+        else:
+            raise ConfigError("Salesforce needs SALESFORCE_INSTANCE_URL + SALESFORCE_ACCESS_TOKEN, "
+                              "or SALESFORCE_USERNAME + SALESFORCE_PASSWORD (+ SALESFORCE_SECURITY_TOKEN)")
+        return cls(sf, external_id_field=env.get("SALESFORCE_EXTERNAL_ID_FIELD", "Leadwire_Id__c"), **kwargs)
+
+    def _call(self, what: str, fn):
+        def once():
+            try:
+                return fn()
+            except Exception as exc:  # translated once, here
+                crm_error = translate(exc)
+                if crm_error is None:
+                    raise
+                raise crm_error from None
+
+        result = self.retry.call(once, what)
+        self._pace()
+        return result
+
+    def _pace(self) -> None:
+        """Slow down as Sforce-Limit-Info usage nears the org's limit (sf.api_usage)."""
+        usage = (self.sf.api_usage or {}).get("api-usage")
+        if not usage or not usage.total:
+            return
+        share = usage.used / usage.total
+        if share >= self.slow_down_at:
+            pause = self.max_pause * min(1.0, (share - self.slow_down_at) / max(1e-9, 1 - self.slow_down_at))
+            self.retry.waits.append(pause)
+            self.retry.sleep(pause)
+
+    def _query(self, soql: str) -> list[dict]:
+        page = self._call("query", lambda: self.sf.query(soql))
+        rows = list(page["records"])
+        while not page.get("done", True):
+            url = page["nextRecordsUrl"]
+            page = self._call("query more", lambda: self.sf.query_more(url, identifier_is_url=True))
+            rows += page["records"]
+        return [{k: v for k, v in r.items() if k != "attributes"} for r in rows]
+
+    # -- the interface -------------------------------------------------------------------------
+    def read(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Leads by Id, one query per 200 ids."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), self.batch_limit):
+            quoted = ",".join(f"'{_soql_id(i)}'" for i in ids[start:start + self.batch_limit])
+            for row in self._query(f"SELECT {', '.join(self.fields)} FROM Lead WHERE Id IN ({quoted})"):
+                found[row["Id"]] = row
+        return found
+
+    def push(self, changes: list[Change]) -> list[PushResult]:
+        """Write up to 200 changes: a collection update (known Ids) and a collection upsert (the rest)."""
+        if len(changes) > self.batch_limit:
+            raise ValueError(f"push takes at most {self.batch_limit} changes, got {len(changes)}")
+        results: list[PushResult] = []
+        updates = [c for c in changes if c.record_id]
+        upserts = [c for c in changes if not c.record_id]
+        if updates:
+            records = [{"attributes": {"type": "Lead"}, "id": c.record_id, **c.fields} for c in updates]
+            results += self._collection(updates, "composite/sobjects", records)
+        if upserts:
+            records = [{"attributes": {"type": "Lead"}, **c.fields, self.external_id_field: c.external_id}
+                       for c in upserts]
+            results += self._collection(upserts, f"composite/sobjects/Lead/{self.external_id_field}", records)
+        return results
+
+    def _collection(self, changes: list[Change], path: str, records: list[dict]) -> list[PushResult]:
+        body = {"allOrNone": False, "records": records}
+        try:
+            answer = self._call(path, lambda: self.sf.restful(path, method="PATCH", json=body))
+        except (CrmTransientError, CrmRejectedError) as exc:
+            return failed_results(changes, exc)
+        out = []
+        for change, result in zip(changes, answer or []):
+            if result.get("success"):
+                out.append(PushResult(change.key, "ok", result.get("id")))
+            else:
+                errors = result.get("errors") or [{}]
+                message = "; ".join(f"{e.get('statusCode', '')}: {redact(e.get('message', ''))}" for e in errors)
+                out.append(PushResult(change.key, "parked", change.record_id, f"Salesforce {message}"))
+        return out
+
+    def changes_since(self, cursor: str | None) -> tuple[list[RecordChange], str | None]:
+        """Leads whose SystemModstamp is at or after `cursor`, oldest first, following nextRecordsUrl."""
+        where = f" WHERE SystemModstamp >= {cursor}" if cursor else ""
+        rows = self._query(f"SELECT {', '.join(self.fields)} FROM Lead{where} ORDER BY SystemModstamp ASC")
+        changes = [RecordChange(r["Id"], r, _parse(r.get("SystemModstamp")), r.get("LastModifiedById")) for r in rows]
+        newest = rows[-1]["SystemModstamp"] if rows else cursor
+        return changes, newest
+
+    def owners(self) -> list[Owner]:
+        """Active users with an e-mail address."""
+        rows = self._query("SELECT Id, Email FROM User WHERE IsActive = true")
+        return [Owner(r["Id"], r["Email"]) for r in rows if r.get("Email")]
+
+
+class _PinnedSession(requests.Session):
+    """A session whose CA bundle wins over REQUESTS_CA_BUNDLE in the environment (requests lets the env win)."""
+
+    def __init__(self, ca_bundle: str):
+        super().__init__()
+        self.verify = ca_bundle
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        settings["verify"] = self.verify if verify in (None, True) else verify
+        return settings
+
+
+def _soql_id(value: str) -> str:
+    if not str(value).isalnum():
+        raise ValueError(f"not a Salesforce id: {value!r}")
+    return str(value)
+
+
+def _parse(stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    text = stamp.replace("Z", "+00:00")
+    if text[-5] in "+-" and text[-3] != ":":
+        text = text[:-2] + ":" + text[-2:]
+    return datetime.fromisoformat(text)
