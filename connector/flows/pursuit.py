@@ -63,7 +63,7 @@ def missing_for(answers: Answers) -> tuple[str, ...]:
     level = answers.level
     if level == 3:
         need = ("amount", "close_date") if answers.outcome == "won" else ("lost_reason", "close_date")
-    elif level == 1 and answers.contacted:
+    elif level == 1:  # "not contacted yet" is an answer, but no action was taken: partial
         need = ("action", "action_at")
     else:
         need = ()

@@ -1,0 +1,129 @@
+"""Feedback fixtures: a runtime on a feedback-focused spec, a real SMTP server, seeded accepted leads."""
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from connector.config import load_settings
+from connector.flows.model import Cadence, DuplicateSpec, FeedbackSpec, Flow, Scoring, Spec
+from connector.jobs import InlineQueue
+from connector.runtime import Runtime
+from connector.store import Database
+from connector.store.models import Lead, Rep
+from tests.conftest import test_env
+
+STATUSES = ("attempting_contact", "in_discussion", "quote_sent", "nurturing", "not_interested")
+LOST = ("price", "competitor", "no_budget", "no_response")
+
+
+def feedback_spec(**overrides) -> FeedbackSpec:
+    values = dict(first_after=timedelta(days=2), every=timedelta(days=7), max_requests=4, until_level=3,
+                  escalate_after=2, statuses=STATUSES, lost_reasons=LOST, lost_to_nurture="recycle",
+                  per_product={"solar": Cadence(timedelta(weeks=1), timedelta(days=30), 3)})
+    values.update(overrides)
+    return FeedbackSpec(**values)
+
+
+FLOWS = {
+    "inbound": feedback_spec(),
+    "once": feedback_spec(max_requests=1, until_level=1, escalate_after=0),
+    "until2": feedback_spec(until_level=2, lost_to_nurture=None),
+}
+
+
+def make_spec() -> Spec:
+    flows = tuple(Flow(name=name, when=None, qualify=(), duplicates=DuplicateSpec(), feedback=fb)
+                  for name, fb in FLOWS.items())
+    return Spec(file="test-flows.yaml", version=1, sources={}, scoring=Scoring((), (0, 0, 0)), flows=flows,
+                nurture_streams=("recycle",), default_stream="recycle")
+
+
+class Inbox:
+    """Messages an aiosmtpd server received, parsed."""
+
+    def __init__(self):
+        self.messages: list = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(msg)
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
+
+    @staticmethod
+    def text(msg) -> str:
+        return msg.get_body(preferencelist=("plain",)).get_content()
+
+    def links(self, msg) -> list[str]:
+        return re.findall(r"https?://\S+/f/\S+", self.text(msg))
+
+
+@pytest.fixture
+def smtp_inbox():
+    """A real SMTP server (aiosmtpd) on a free port; yields (inbox, smtp url)."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        yield inbox, f"smtp://127.0.0.1:{controller.server.sockets[0].getsockname()[1]}"
+    finally:
+        controller.stop()
+
+
+def build(db_url: str, clock, smtp_url: str, **env) -> Runtime:
+    """A runtime on `db_url` with the feedback test spec, inline jobs and the fake clock."""
+    settings = load_settings(test_env(db_url, SMTP_URL=smtp_url, **env))
+    db = Database(db_url)
+    queue = InlineQueue()
+    rt = Runtime(settings=settings, db=db, queue=queue, clock=clock, spec=make_spec())
+    queue.runtime = rt
+    return rt
+
+
+@pytest.fixture
+def fb_rt(sqlite_url, clock, smtp_inbox):
+    rt = build(sqlite_url, clock, smtp_inbox[1])
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def fb_rt_any(db_url, clock, smtp_inbox):
+    """The same runtime on SQLite and on PostgreSQL."""
+    rt = build(db_url, clock, smtp_inbox[1])
+    yield rt
+    rt.close()
+
+
+def add_rep(rt, email_addr: str, *, manager: str | None = "boss@example.com") -> int:
+    with rt.db.session() as s:
+        rep = Rep(email=email_addr, name=email_addr.split("@")[0].title(), manager_email=manager,
+                  created_at=rt.clock.now())
+        s.add(rep)
+        s.flush()
+        return rep.id
+
+
+def accept_lead(rt, rep_id: int, *, flow: str = "inbound", product: str | None = "hvac") -> int:
+    """A lead accepted by `rep_id` now, with feedback started as the offers use case does."""
+    from connector import feedback
+
+    now = rt.clock.now()
+    with rt.db.session() as s:
+        lead = Lead(source="website", email="ann@acme.example", first_name="Ann", last_name="Lee",
+                    company="Acme", product=product, flow=flow, outcome="routed", status="accepted",
+                    owner_rep_id=rep_id, captured_at=now, accepted_at=now, updated_at=now)
+        s.add(lead)
+        s.flush()
+        feedback.on_accepted(s, rt, lead, now)
+        return lead.id
