@@ -1,0 +1,52 @@
+"""Fixtures for the dashboard and analytics API: the app on the seeded data set, with a password.
+
+Analytics reads only the tables, so these runtimes carry no flow spec (flows.yaml is not needed).
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.analytics.seed import seed
+from tests.conftest import test_env
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def analytics_app(clock):
+    """make(db_url, **env) -> (app, runtime): the real app on a migrated database, inline jobs."""
+    from connector.config import load_settings
+    from connector.jobs import InlineQueue
+    from connector.runtime import Runtime
+    from connector.store import Database
+    from connector.web import create_app
+
+    made = []
+
+    def make(db_url: str, **env):
+        settings = load_settings(test_env(db_url, **env))
+        rt = Runtime(settings=settings, db=Database(settings.database_url), queue=InlineQueue(), clock=clock, spec=None)
+        rt.queue.runtime = rt
+        made.append(rt)
+        return create_app(runtime=rt), rt
+
+    yield make
+    for rt in made:
+        rt.close()
+
+
+@pytest.fixture
+def seeded(analytics_app, sqlite_url):
+    """(app, ids): the app on SQLite with the seeded data set and an admin password."""
+    app, rt = analytics_app(sqlite_url, LEADWIRE_ADMIN_PASSWORD=PASSWORD)
+    return app, seed(rt.db)
+
+
+@pytest.fixture
+def dash(seeded):
+    """A test client already logged in to the dashboard, and the seeded ids."""
+    app, ids = seeded
+    client = app.test_client()
+    resp = client.post("/dashboard/login", data={"password": PASSWORD, "next": "/dashboard"})
+    assert resp.status_code == 302
+    return client, ids
