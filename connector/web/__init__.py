@@ -5,13 +5,17 @@ from flask import Flask
 
 from connector.config import Settings
 from connector.runtime import Runtime, build_runtime
-from connector.web import api, errors, feedback, health, hooks
+from connector.web import api, api_analytics, api_reps, dashboard, errors, feedback, health, hooks, offers
 
 BLUEPRINTS = [
     health.bp,
     hooks.bp,
     api.bp,
     feedback.bp,
+    dashboard.bp,
+    api_analytics.bp,
+    offers.bp,
+    api_reps.bp,
 ]
 
 
