@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from connector.commands import core_cmd, demo_cmd
+from connector.commands import core_cmd, demo_cmd, reps_cmd, tick_cmd
 from connector.errors import ConfigError
 
 
@@ -23,6 +23,8 @@ COMMANDS = [
     core_cmd.worker,
     core_cmd.import_leads,
     demo_cmd.demo,
+    reps_cmd.reps,
+    tick_cmd.tick,
 ]
 for command in COMMANDS:
     cli.add_command(command)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable
 
-from connector import capture, feedback, notify
+from connector import capture, feedback, notify, offers
 
 if TYPE_CHECKING:
     from connector.runtime import Runtime
@@ -18,6 +18,7 @@ STEPS: list[Callable[["Runtime", datetime], int]] = [
     feedback.send_due,
     feedback.escalate_overdue,
     notify.retry_step,
+    offers.expire_step,
 ]
 
 
