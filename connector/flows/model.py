@@ -1,0 +1,269 @@
+"""The typed spec: what flows.yaml and mappings/*.yaml say, after validation (all frozen dataclasses)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Callable
+
+SOURCE_KINDS = ("form", "api", "hubspot", "salesforce", "csv")
+OUTCOMES = ("routed", "nurture", "rejected", "duplicate")
+DUPLICATE_RULES = ("email", "phone", "name_company")
+DUPLICATE_ACTIONS = ("merge", "link")
+ROUTE_FILTERS = ("territory", "product", "capacity", "working_hours", "absence", "preferred", "account_owner")
+CHOOSERS = ("round_robin", "weighted", "nearest", "performance")
+OFFER_MODES = ("sequential", "broadcast", "sequential_then_broadcast")
+CONFLICT_RULES = ("leadwire_wins", "crm_wins", "newest_wins")
+DEFAULT_REQUIRED = ("name", "company", "email", "phone")
+
+OFFER_WINDOW_DEFAULT = timedelta(minutes=5)
+OFFER_WINDOW_MIN = timedelta(minutes=2)
+OFFER_WINDOW_MAX = timedelta(weeks=2)
+
+# Canonical lead fields (columns of connector.store.models.Lead that a mapping may fill).
+LEAD_FIELDS = (
+    "email", "phone", "first_name", "last_name", "company", "company_key", "company_domain", "title",
+    "country", "region", "city", "postal_code", "street", "latitude", "longitude", "product", "campaign",
+    "budget", "authority", "need", "timing", "salesforce_id", "hubspot_id", "attributes",
+)
+BANT_FIELDS = ("budget", "authority", "need", "timing")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A compiled `when`: `test(facts)` is True when it holds. `text` is how it reads in reasons."""
+
+    test: Callable[[dict], bool]
+    text: str
+    # for overlap analysis: {field: ("set", frozenset) | ("range", lo, lo_incl, hi, hi_incl)} if a plain conjunction
+    constraints: dict[str, tuple] | None = None
+    always: bool = False
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """How one canonical field is filled from a payload."""
+
+    target: str
+    sources: tuple[str, ...] = ()
+    concat: tuple[str, ...] = ()
+    sep: str = " "
+    const: Any = None
+    has_const: bool = False
+    default: Any = None
+    value_map: dict | None = None
+    map_otherwise: str = "keep"  # keep | drop | error
+    type: str | None = None
+    normalize: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class SplitRule:
+    """Split one payload value (a full name) into two fields."""
+
+    source: str
+    into: tuple[str, str]
+    at: str = "last"  # last: "Mary Ann Smith" → ("Mary Ann", "Smith"); first: → ("Mary", "Ann Smith")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A source mapping file: payload → canonical lead fields."""
+
+    file: str
+    fields: tuple[FieldRule, ...]
+    splits: tuple[SplitRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One place leads come from."""
+
+    name: str
+    kind: str
+    mapping: Mapping
+    mapping_file: str
+    secret_env: str | None = None
+    default_country: str | None = None
+    required: list[str] = field(default_factory=lambda: list(DEFAULT_REQUIRED))
+
+
+@dataclass(frozen=True)
+class Range:
+    low: float | None
+    high: float | None
+    priority: int
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A scored attribute: the field it reads, its weight in its section, and choice priorities (-10..10)."""
+
+    name: str
+    field: str
+    weight: float
+    choices: dict[str, int]
+    ranges: tuple[Range, ...] = ()
+    default: int = 0
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """Points (on the -10..10 priority scale) per behavioural event, optionally decaying with age."""
+
+    type: str
+    points: float
+    half_life: timedelta | None = None
+    max_count: int | None = None
+    within: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """A scoring section (demographic or behavioural) with its share of the 100 points."""
+
+    name: str
+    weight: float
+    attributes: tuple[Attribute, ...]
+    events: tuple[EventRule, ...] = ()
+    events_weight: float = 0.0
+
+    @property
+    def attribute_total(self) -> float:
+        return sum(a.weight for a in self.attributes) + (self.events_weight if self.events else 0.0)
+
+
+@dataclass(frozen=True)
+class Scoring:
+    sections: tuple[Section, ...]
+    thresholds: tuple[int, int, int]  # minimum score for MQL 1, 2, 3
+
+
+@dataclass(frozen=True)
+class QualifyRule:
+    when: Condition | None
+    outcome: str  # routed | nurture | rejected
+    stream: str | None = None
+    reason: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class DuplicateSpec:
+    rules: tuple[str, ...] = DUPLICATE_RULES
+    name_threshold: float = 90.0
+    company_threshold: float = 85.0
+    action: str = "merge"
+
+
+@dataclass(frozen=True)
+class TeamRule:
+    when: Condition | None
+    team: str
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    teams: tuple[TeamRule, ...]
+    filters: tuple[str, ...] = ("territory", "product", "capacity", "absence")
+    chooser: str = "round_robin"
+    fallback: str | None = None
+    allow_outside_hours: bool = False
+
+
+@dataclass(frozen=True)
+class OfferSpec:
+    mode: str = "sequential"
+    window: timedelta = OFFER_WINDOW_DEFAULT
+    sequential_count: int = 3
+    max_offers: int | None = None
+    hide_contact_until_accepted: bool = True
+    escalate_to: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"mode": self.mode, "window_seconds": int(self.window.total_seconds()),
+                "sequential_count": self.sequential_count, "max_offers": self.max_offers,
+                "hide_contact_until_accepted": self.hide_contact_until_accepted, "escalate_to": self.escalate_to}
+
+
+@dataclass(frozen=True)
+class Cadence:
+    first_after: timedelta = timedelta(days=2)
+    every: timedelta = timedelta(days=7)
+    max_requests: int = 4
+
+
+@dataclass(frozen=True)
+class FeedbackSpec:
+    first_after: timedelta = timedelta(days=2)
+    every: timedelta = timedelta(days=7)
+    max_requests: int = 4
+    until_level: int = 3
+    escalate_after: int = 2
+    per_product: dict[str, Cadence] = field(default_factory=dict)
+    statuses: tuple[str, ...] = ("contacted", "meeting_set", "proposal", "negotiation")
+    lost_reasons: tuple[str, ...] = ("price", "competitor", "no_budget", "no_response", "timing")
+    lost_to_nurture: str | None = None
+
+    def cadence(self, product: str | None) -> Cadence:
+        """The cadence for a lead's product (per_product override, else the flow's)."""
+        if product and product in self.per_product:
+            return self.per_product[product]
+        return Cadence(self.first_after, self.every, self.max_requests)
+
+
+@dataclass(frozen=True)
+class CrmField:
+    field: str  # Leadwire field
+    target: str  # CRM field name
+    conflict: str = "leadwire_wins"
+
+
+@dataclass(frozen=True)
+class CrmMapping:
+    file: str
+    object: str
+    fields: tuple[CrmField, ...]
+
+
+@dataclass(frozen=True)
+class CrmSpec:
+    hubspot: CrmMapping | None = None
+    salesforce: CrmMapping | None = None
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    when: Condition | None
+    qualify: tuple[QualifyRule, ...]
+    duplicates: DuplicateSpec
+    account_match: bool = True
+    route: RouteSpec | None = None
+    offer: OfferSpec = field(default_factory=OfferSpec)
+    feedback: FeedbackSpec = field(default_factory=FeedbackSpec)
+    crm: CrmSpec = field(default_factory=CrmSpec)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A loaded, validated flows.yaml."""
+
+    file: str
+    version: int
+    sources: dict[str, SourceSpec]
+    scoring: Scoring
+    flows: tuple[Flow, ...]
+    nurture_streams: tuple[str, ...]
+    default_stream: str
+    scorer: Any = field(default=None, compare=False, repr=False)  # scoring.Scorer, compiled at load
+
+    def flow(self, name: str) -> Flow:
+        """The flow called `name` (NotFound otherwise)."""
+        from connector.errors import NotFound
+
+        for flow in self.flows:
+            if flow.name == name:
+                return flow
+        raise NotFound(f"no flow named {name!r}")
