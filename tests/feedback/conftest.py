@@ -4,6 +4,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import socket
 import threading
 from datetime import timedelta
 
@@ -72,10 +73,13 @@ class Inbox:
 def smtp_inbox():
     """A real SMTP server (aiosmtpd) on a free port; yields (inbox, smtp url)."""
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield inbox, f"smtp://127.0.0.1:{controller.server.sockets[0].getsockname()[1]}"
+        yield inbox, f"smtp://127.0.0.1:{port}"
     finally:
         controller.stop()
 
