@@ -7,7 +7,7 @@ from typing import Any
 
 from connector.errors import NotFound
 from connector.flows import mapping
-from connector.flows.matching import AccountRef, DuplicateMatch, MatchIndex, find_duplicate, match_account
+from connector.flows.matching import AccountMatch, DuplicateMatch, MatchIndex, find_duplicate, match_account
 from connector.flows.model import BANT_FIELDS, Flow, Spec
 from connector.flows.normalize import FREE_MAIL
 from connector.flows.routing import RepBook, RepView, RoutingPlan, plan
@@ -41,7 +41,7 @@ class Decision:
     breakdown: dict[str, dict]
     bant: dict[str, Any]
     duplicate: DuplicateMatch | None = None
-    account: AccountRef | None = None
+    account: AccountMatch | None = None
     nurture_stream: str | None = None
     reject_reason: str | None = None
     plan: RoutingPlan | None = None
@@ -57,8 +57,7 @@ class Decision:
             "outcome": self.outcome, "flow": self.flow, "score": self.score, "mql_level": self.mql_level,
             "breakdown": self.breakdown, "bant": self.bant,
             "duplicate": self.duplicate.as_dict() if self.duplicate else None,
-            "account": {"domain": self.account.domain, "account_id": self.account.id,
-                        "owner_rep_id": self.account.owner_rep_id} if self.account else None,
+            "account": self.account.as_dict() if self.account else None,
             "nurture_stream": self.nurture_stream, "reject_reason": self.reject_reason,
             "team": self.team, "plan": self.plan.as_dict() if self.plan else None, "reasons": list(self.reasons),
         }
@@ -117,8 +116,9 @@ def decide(spec: Spec, lead: dict, ctx: Context) -> Decision:
     duplicate = find_duplicate(lead, flow.duplicates, ctx.index) if flow.duplicates.rules else None
     account = match_account(lead, ctx.index) if flow.account_match else None
     if account:
+        known = f"account {account.account_id}" if account.account_id else "new account"
         owner = f", owner rep {account.owner_rep_id}" if account.owner_rep_id else ", no owner"
-        reasons.append(f"account {account.domain} (account {account.id}{owner})")
+        reasons.append(f"account {account.domain} ({known}{owner})")
     if duplicate:
         how = {"email": "same e-mail", "phone": "same phone", "name_company": "similar name at the same company"}[duplicate.rule]
         reasons.append(f"duplicate of lead {duplicate.lead_id}: {how} ({duplicate.similarity:g}%); action {duplicate.action}")

@@ -39,6 +39,18 @@ class AccountRef:
 
 
 @dataclass(frozen=True)
+class AccountMatch:
+    """The account a lead belongs to by company domain; account_id None if no account exists yet."""
+
+    domain: str
+    account_id: int | None = None
+    owner_rep_id: int | None = None
+
+    def as_dict(self) -> dict:
+        return {"domain": self.domain, "account_id": self.account_id, "owner_rep_id": self.owner_rep_id}
+
+
+@dataclass(frozen=True)
 class DuplicateMatch:
     """The stored lead this one duplicates, the rule that found it, how alike they are, and what to do."""
 
@@ -156,9 +168,10 @@ def _fuzzy(lead: dict, spec: DuplicateSpec, index: MatchIndex) -> DuplicateMatch
     return DuplicateMatch(best[1].id, "name_company", round(best[0], 1), spec.action, best[1].owner_rep_id)
 
 
-def match_account(lead: dict, index: MatchIndex) -> AccountRef | None:
-    """The account owning the lead's company domain; free-mail domains never match an account."""
+def match_account(lead: dict, index: MatchIndex) -> AccountMatch | None:
+    """The lead's account by company domain (stored or not yet); free-mail domains have none."""
     domain = lead.get("company_domain")
     if not domain or domain in FREE_MAIL:
         return None
-    return index.account(domain)
+    found = index.account(domain)
+    return AccountMatch(domain, found.id, found.owner_rep_id) if found else AccountMatch(domain)
