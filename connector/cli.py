@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from connector.commands import core_cmd, demo_cmd, reps_cmd, tick_cmd
+from connector.commands import core_cmd, demo_cmd, flows_cmd, reps_cmd, tick_cmd
 from connector.errors import ConfigError
 
 
@@ -25,6 +25,8 @@ COMMANDS = [
     demo_cmd.demo,
     reps_cmd.reps,
     tick_cmd.tick,
+    flows_cmd.validate,
+    flows_cmd.simulate,
 ]
 for command in COMMANDS:
     cli.add_command(command)
