@@ -104,3 +104,14 @@ NA_REPS = [
     {"email": "cy@na.example", "name": "Cy", "team": "na", "countries": ["US"]},
     {"email": "dee@na.example", "name": "Dee", "team": "na", "countries": ["CA"]},
 ]
+
+
+AUTH = {"Authorization": "Bearer test-api-key-0123456789"}
+
+
+@pytest.fixture
+def client_for():
+    """A Flask test client for a given runtime."""
+    from connector.web import create_app
+
+    return lambda rt: create_app(runtime=rt).test_client()
