@@ -289,23 +289,25 @@ def _at(day: date | None) -> datetime | None:
     return datetime.combine(day, time(12, 0), tzinfo=timezone.utc) if day else None
 
 
-def crm_fields(answers: Answers, lead: Lead) -> dict:
-    """The Leadwire fields one response changes, by level, for the CRM write-back mapping."""
-    fields: dict = {}
-    if answers.contacted is not None:
-        fields["feedback_contacted"] = answers.contacted
-        fields.update({k: v for k, v in (("feedback_action", answers.action),
-                                         ("feedback_action_at", answers.action_at and answers.action_at.isoformat()))
-                       if v is not None})
-    if answers.pursuit_status:
-        fields["pursuit_status"] = answers.pursuit_status
+def crm_fields(spec: FeedbackSpec, answers: Answers, lead: Lead) -> dict:
+    """The Leadwire fields (names as in CRM mapping files) that one response sets, by level.
+
+    Level 1: feedback.contacted/action/action_at; level 2: feedback.pursuit_status; level 3:
+    feedback.outcome/amount/close_date/lost_reason, the lead's status, won_amount, closed_at and
+    nurture_stream, and feedback.pursuit_status set to the flow's configured won_status / lost_status.
+    """
+    day = lambda d: d.isoformat() if d else None  # noqa: E731
+    values = {"feedback.level": answers.level, "feedback.contacted": answers.contacted,
+              "feedback.action": answers.action, "feedback.action_at": day(answers.action_at),
+              "feedback.pursuit_status": answers.pursuit_status}
     if answers.outcome:
-        fields["status"] = answers.outcome
-        fields.update({k: v for k, v in (("won_amount", answers.amount), ("lost_reason", answers.lost_reason),
-                                         ("closed_at", answers.close_date and answers.close_date.isoformat()),
-                                         ("nurture_stream", lead.nurture_stream)) if v is not None})
-    fields["feedback_level"] = answers.level
-    return fields
+        values.update({"feedback.outcome": answers.outcome, "feedback.amount": answers.amount,
+                       "feedback.close_date": day(answers.close_date), "feedback.lost_reason": answers.lost_reason,
+                       "feedback.pursuit_status": spec.won_status if answers.outcome == "won" else spec.lost_status,
+                       "status": lead.status, "won_amount": lead.won_amount,
+                       "closed_at": lead.closed_at.isoformat() if lead.closed_at else None,
+                       "nurture_stream": lead.nurture_stream})
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def _apply_outcome(session: Session, spec: FeedbackSpec, lead: Lead, answers: Answers, now: datetime) -> None:
@@ -357,7 +359,7 @@ def record(session: Session, rt, lead: Lead, rep_id: int | None, answers: Answer
     if via != "crm":
         from connector import sync
 
-        sync.enqueue_lead_write(session, rt, lead, crm_fields(answers, lead))
+        sync.enqueue_lead_write(session, rt, lead, crm_fields(spec, answers, lead))
     reached = highest_level(session, lead)
     if lead.status in CLOSED:
         _cancel_scheduled(session, lead, f"lead is closed ({lead.status})", now)
@@ -382,13 +384,16 @@ def quick_answers(action: str, now: datetime) -> Answers:
 
 
 def _crm_value(status: str, spec: FeedbackSpec) -> Answers | None:
-    key = status.strip().lower().replace(" ", "_").replace("-", "_")
-    if key in ("won", "closed_won"):
+    def norm(text: str) -> str:
+        return "_".join(text.strip().lower().replace("-", " ").split())
+
+    key = norm(status)
+    if key in ("won", "closed_won", norm(spec.won_status)):
         return pursuit.make_answers(outcome="won")
-    if key in ("lost", "closed_lost"):
+    if key in ("lost", "closed_lost", norm(spec.lost_status)):
         return pursuit.make_answers(outcome="lost")
     for name in spec.statuses:
-        if name.lower() == key:
+        if norm(name) == key:
             return pursuit.make_answers(pursuit_status=name)
     return None
 

@@ -19,7 +19,7 @@ CRM_FIELDS = tuple(f for f in LEAD_FIELDS if f != "attributes") + (
     "id", "source", "score", "mql_level", "flow", "outcome", "status", "team", "nurture_stream", "reject_reason",
     "captured_at", "first_offered_at", "accepted_at", "closed_at", "won_amount",
     "owner.email", "owner.name", "owner.hubspot_owner_id", "owner.salesforce_user_id",
-    "feedback.level", "feedback.action", "feedback.pursuit_status", "feedback.outcome", "feedback.lost_reason",
+    "feedback.level", "feedback.contacted", "feedback.action", "feedback.action_at", "feedback.pursuit_status", "feedback.outcome", "feedback.lost_reason",
     "feedback.amount", "feedback.close_date",
 )
 
@@ -191,7 +191,7 @@ def parse_feedback(node: Any, flow: LDict, streams: tuple[str, ...], problems: P
     if not expect(node, LDict, flow, "feedback", "feedback", problems):
         return FeedbackSpec()
     check_keys(node, ("first_after", "every", "max_requests", "until_level", "escalate_after", "per_product",
-                      "statuses", "lost_reasons", "lost_to_nurture"), "feedback", problems)
+                      "statuses", "lost_reasons", "lost_to_nurture", "won_status", "lost_status"), "feedback", problems)
     base = _cadence(node, problems, Cadence())
     per_product: dict[str, Cadence] = {}
     raw = node.get("per_product") or LDict()
@@ -207,7 +207,8 @@ def parse_feedback(node: Any, flow: LDict, streams: tuple[str, ...], problems: P
     return FeedbackSpec(base.first_after, base.every, base.max_requests,
                         _int(node, "until_level", problems, 3, 1, 3), _int(node, "escalate_after", problems, 2, 1, 50),
                         per_product, _names(node, "statuses", problems, defaults.statuses),
-                        _names(node, "lost_reasons", problems, defaults.lost_reasons), lost_to)
+                        _names(node, "lost_reasons", problems, defaults.lost_reasons), lost_to,
+                        *(str(node.get(k) or getattr(defaults, k)) for k in ("won_status", "lost_status")))
 
 
 def parse_crm(node: Any, flow: LDict, problems: Problems, load_file: Callable[[str, LDict, str], CrmMapping | None]) -> CrmSpec:
