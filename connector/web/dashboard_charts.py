@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 from connector.analytics import Table
 
 WIDTH = 560
+WIDE = 1100  # day columns
 PALETTE = ("#2f6fdf", "#f28e2b", "#59a14f", "#e15759")
 
 
@@ -26,7 +27,7 @@ def fmt(value: Any, kind: str = "text") -> str:
     if kind == "money":
         return f"{value:,.2f}"
     if kind == "int":
-        return f"{value:,}"
+        return f"{int(value):,}"
     if kind == "datetime" and hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d %H:%M")
     return str(value)
@@ -64,7 +65,7 @@ def _bars(table: Table, rows: list[dict], *, centred: bool) -> Markup:
     height = legend + group_h * len(rows) + 4
     span = WIDTH - left - right
     parts = [f'<svg class="chart" role="img" aria-label="{escape(table.title)}" xmlns="http://www.w3.org/2000/svg" '
-             f'viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet">']
+             f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}">']
     for i, key in enumerate(keys if legend else ()):
         x = left + i * 150
         parts.append(f'<rect x="{x}" y="4" width="10" height="10" fill="{PALETTE[i]}"/>'
@@ -93,13 +94,13 @@ def _columns(table: Table, rows: list[dict]) -> Markup:
     """Vertical columns in row order (e.g. leads per day) with a y maximum and first/last x labels."""
     key, label = table.chart["values"][0], table.chart["label"]
     top = max(float(r.get(key) or 0) for r in rows) or 1.0
-    height, bottom, left = 180, 22, 40
-    span_h, span_w = height - bottom - 10, WIDTH - left - 10
+    width, height, bottom, left = WIDE, 160, 22, 40
+    span_h, span_w = height - bottom - 10, width - left - 10
     step = span_w / len(rows)
     parts = [f'<svg class="chart" role="img" aria-label="{escape(table.title)}" xmlns="http://www.w3.org/2000/svg" '
-             f'viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet">',
+             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
              f'<text x="{left - 4}" y="14" text-anchor="end" class="figure">{escape(fmt(top, "int"))}</text>',
-             f'<line x1="{left}" y1="{height - bottom}" x2="{WIDTH - 10}" y2="{height - bottom}" stroke="#999"/>']
+             f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#999"/>']
     for n, row in enumerate(rows):
         value = float(row.get(key) or 0)
         h = span_h * value / top
@@ -109,7 +110,7 @@ def _columns(table: Table, rows: list[dict]) -> Markup:
                      f'<title>{escape(str(row.get(label)))}: {escape(fmt(row.get(key), "int"))}</title></rect>')
     for n in sorted({0, len(rows) - 1}):
         anchor = "start" if n == 0 else "end"
-        x = left if n == 0 else WIDTH - 10
+        x = left if n == 0 else width - 10
         parts.append(f'<text x="{x}" y="{height - 6}" text-anchor="{anchor}" class="label">'
                      f'{escape(str(rows[n].get(label)))}</text>')
     parts.append("</svg>")
