@@ -92,8 +92,14 @@ def _pick_flow(spec: Spec, facts: dict) -> Flow | None:
     return None
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return " ".join(f"{k}x{v}" for k, v in value.items()) or "none"
+    return f"{value!s:.30}"
+
+
 def _score_reason(score: int, level: int | None, breakdown: dict[str, dict]) -> str:
-    parts = [f"{name} {entry['value']!s:.30} {entry['points']:+g}"
+    parts = [f"{name} {_shown(entry['value'])} {entry['points']:+g}"
              for name, entry in sorted(breakdown.items(), key=lambda kv: -abs(kv[1]["points"])) if entry["points"]]
     mql = f"MQL {level}" if level else "below MQL 1"
     return f"score {score} ({mql}): " + (", ".join(parts) if parts else "no scored attribute present")

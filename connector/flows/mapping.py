@@ -239,9 +239,9 @@ def _value(rule: FieldRule, payload: dict, lead: dict, source: SourceSpec) -> An
         key = str(value).casefold().strip()
         if key in rule.value_map:
             value = rule.value_map[key]
-        elif rule.otherwise == "drop":
+        elif rule.map_otherwise == "drop":
             return _MISSING
-        elif rule.otherwise == "error":
+        elif rule.map_otherwise == "error":
             raise ValueError(f"{str(value)[:40]!r} is not one of {', '.join(map(str, rule.value_map))}")
     if rule.type:
         value = _coerce(value, rule.type)
