@@ -131,3 +131,15 @@ def accept_lead(rt, rep_id: int, *, flow: str = "inbound", product: str | None =
         s.flush()
         feedback.on_accepted(s, rt, lead, now)
         return lead.id
+
+
+@pytest.fixture
+def fb_client(fb_rt):
+    from connector.web import create_app
+
+    return create_app(runtime=fb_rt).test_client()
+
+
+def first_link(inbox: Inbox, to: str, index: int = -1) -> str:
+    """The form link (path only) in the `index`-th feedback e-mail received by `to`."""
+    return "/f/" + inbox.links(inbox.to(to)[index])[0].split("/f/", 1)[1]
