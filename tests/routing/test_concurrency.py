@@ -1,0 +1,115 @@
+"""On PostgreSQL with concurrent threads and processes: round robin stays fair, exactly one accept wins."""
+import multiprocessing
+import threading
+from collections import Counter
+
+from connector import offers
+from tests import conftest as root
+from tests.routing import workers
+from tests.routing.conftest import DATA, add_reps, capture, offers_of
+
+POOL = [{"email": f"rr{i}@pool.example", "team": "pool", "max_open_offers": 1000} for i in range(5)]
+
+
+def _env(pg_url):
+    return root.test_env(pg_url, LEADWIRE_FLOWS=str(DATA / "flows.yaml"))
+
+
+def _first_offer_counts(rt) -> Counter:
+    from sqlalchemy import func, select
+
+    from connector.store.models import Offer
+
+    with rt.db.session() as s:
+        return Counter(dict(s.execute(select(Offer.rep_id, func.count()).group_by(Offer.rep_id)).all()))
+
+
+def test_round_robin_is_fair_across_threads_and_processes(make_runtime, pg_url):
+    rt = make_runtime(pg_url, LEADWIRE_FLOWS=str(DATA / "flows.yaml"))
+    add_reps(rt, *POOL)
+    spawn = multiprocessing.get_context("spawn")
+    n_threads, n_procs, each = 4, 3, 12
+    barrier = spawn.Barrier(n_procs + 1)
+    procs = [spawn.Process(target=workers.capture_many, args=(_env(pg_url), f"p{p}-", each, barrier))
+             for p in range(n_procs)]
+    for proc in procs:
+        proc.start()
+    thread_barrier = threading.Barrier(n_threads)
+    errors = []
+
+    def run(t):
+        try:
+            thread_barrier.wait(30)
+            for i in range(each):
+                capture(rt, email=f"t{t}-{i}@t{t}x{i}.example", campaign="rr")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(n_threads)]
+    barrier.wait(60)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for proc in procs:
+        proc.join(120)
+        assert proc.exitcode == 0
+    assert not errors
+    counts = _first_offer_counts(rt)
+    assert sum(counts.values()) == (n_threads + n_procs) * each
+    assert len(counts) == len(POOL)
+    assert max(counts.values()) - min(counts.values()) <= 1, counts
+
+
+PARTNERS = [{"email": f"p{i}@partner{i}.example", "team": "partners", "partner": f"P{i}"} for i in range(6)]
+
+
+def test_exactly_one_of_simultaneous_accepts_wins_across_processes_and_threads(make_runtime, pg_url):
+    rt = make_runtime(pg_url, LEADWIRE_FLOWS=str(DATA / "flows.yaml"))
+    add_reps(rt, *PARTNERS)
+    lead_id = capture(rt, email="jo@acme.example", campaign="bcast")
+    made = [o.id for o in offers_of(rt, lead_id)]
+    assert len(made) == 6
+    spawn = multiprocessing.get_context("spawn")
+    barrier, results = spawn.Barrier(6), spawn.Queue()
+    procs = [spawn.Process(target=workers.accept, args=(_env(pg_url), oid, barrier, results)) for oid in made[:3]]
+    for proc in procs:
+        proc.start()
+    thread_results = []
+
+    def click(oid):
+        barrier.wait(60)
+        thread_results.append((oid, offers.accept(rt, oid).status))
+
+    threads = [threading.Thread(target=click, args=(oid,)) for oid in made[3:]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for proc in procs:
+        proc.join(60)
+    answers = thread_results + [results.get(timeout=10) for _ in procs]
+    statuses = Counter(status for _, status in answers)
+    assert statuses == {"accepted": 1, "taken": 5}, answers
+    winner = next(oid for oid, status in answers if status == "accepted")
+    final = {o.id: o.status for o in offers_of(rt, lead_id)}
+    assert final[winner] == "accepted" and Counter(final.values()) == {"accepted": 1, "lost": 5}
+
+
+def test_the_same_offer_clicked_many_times_at_once_is_accepted_once(make_runtime, pg_url):
+    rt = make_runtime(pg_url, LEADWIRE_FLOWS=str(DATA / "flows.yaml"))
+    add_reps(rt, *PARTNERS[:1])
+    lead_id = capture(rt, email="jo@acme.example", campaign="bcast")
+    [offer] = offers_of(rt, lead_id)
+    barrier, answers = threading.Barrier(8), []
+
+    def click():
+        barrier.wait(30)
+        answers.append(offers.accept(rt, offer.id).status)
+
+    threads = [threading.Thread(target=click) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert Counter(answers) == {"accepted": 1, "answered": 7}
