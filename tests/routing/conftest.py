@@ -115,3 +115,37 @@ def client_for():
     from connector.web import create_app
 
     return lambda rt: create_app(runtime=rt).test_client()
+
+
+@pytest.fixture
+def live_routing(make_runtime, sqlite_url, smtp):
+    """The app over real HTTP on a free port, its offer links pointing there; yields (runtime, base URL)."""
+    from werkzeug.serving import make_server
+
+    from connector.web import create_app
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    rt = make_runtime(sqlite_url, LEADWIRE_FLOWS=str(DATA / "flows.yaml"), SMTP_URL=smtp[0], LEADWIRE_BASE_URL=base)
+    server = make_server("127.0.0.1", port, create_app(runtime=rt), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield rt, base
+    server.shutdown()
+    thread.join(5)
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def phone_browser():
+    """Headless Debian Chromium (Playwright) with a phone-sized viewport; yields a page."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+        yield context.new_page()
+        browser.close()
