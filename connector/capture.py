@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from urllib.parse import parse_qsl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -46,8 +47,21 @@ def idempotency_key(raw: bytes, header: str | None) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def accept(rt, *, source: str, channel: str, raw: bytes, payload: dict,
-           idempotency_key: str, record: dict | None = None) -> Receipt:
+def parse_body(raw: bytes, content_type: str) -> dict:
+    """The lead fields in a body: a JSON object, or form-encoded fields. ValueError says what is wrong."""
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    try:
+        payload = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"body is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise ValueError("body must be a JSON object of lead fields")
+    return payload
+
+
+def accept(rt, *, source: str, channel: str, raw: bytes, payload: dict, idempotency_key: str,
+           record: dict | None = None, content_type: str = "application/json") -> Receipt:
     """Commit the payload to the inbox (once per source and key) and queue its processing."""
     existing = _find(rt, source, idempotency_key)
     if existing:
@@ -58,7 +72,7 @@ def accept(rt, *, source: str, channel: str, raw: bytes, payload: dict,
     except InvalidLead as exc:
         errors = [e.as_dict() for e in exc.errors]
     item = InboxItem(source=source, channel=channel, idempotency_key=idempotency_key,
-                     payload=raw.decode("utf-8", "replace"), record=record, received_at=rt.clock.now(),
+                     payload=raw.decode("utf-8", "replace"), content_type=content_type, record=record, received_at=rt.clock.now(),
                      status="rejected" if errors else "received", errors=errors or None)
     try:
         with rt.db.session() as s:
@@ -106,7 +120,7 @@ def process(rt, inbox_id: int) -> None:
             item = s.get(InboxItem, inbox_id, with_for_update=s.bind.dialect.name == "postgresql")
             if item.status != "received":
                 return
-            body = item.record if item.record is not None else json.loads(item.payload)
+            body = item.record if item.record is not None else parse_body(item.payload.encode(), item.content_type)
             try:
                 fields = map_payload(rt.spec, item.source, body)
             except InvalidLead as exc:

@@ -92,7 +92,7 @@ FORM_SECRET = "test-form-secret-0123456789"
 API_KEY = "test-api-key-0123456789"
 
 
-def test_env(db_url: str, **extra) -> dict:
+def deployment_env(db_url: str, **extra) -> dict:
     """The environment a test deployment runs with."""
     env = {"DATABASE_URL": db_url, "LEADWIRE_FLOWS": str(REPO / "flows.yaml"),
            "LEADWIRE_API_KEY": API_KEY, "LEADWIRE_SECRET_KEY": "test-secret-key-0123456789abcdef",
@@ -110,7 +110,7 @@ def make_runtime(clock):
     made = []
 
     def make(db_url: str, *, queue="inline", **env):
-        rt = build_runtime(load_settings(test_env(db_url, **env)), queue=queue, clock=clock)
+        rt = build_runtime(load_settings(deployment_env(db_url, **env)), queue=queue, clock=clock)
         made.append(rt)
         return rt
 

@@ -34,7 +34,8 @@ class InboxItem(Base):
     source: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16))  # form | api | hubspot | salesforce | csv
     idempotency_key: Mapped[str] = mapped_column(String(200))
-    payload: Mapped[str] = mapped_column(Text)  # the raw body as received (JSON text)
+    payload: Mapped[str] = mapped_column(Text)  # the raw body as received
+    content_type: Mapped[str] = mapped_column(String(64), default="application/json")
     record: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # CRM record fetched for a notification
     received_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="received", index=True)  # received|processed|rejected|failed

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import time
 
 from flask import Blueprint, jsonify, request
@@ -27,18 +26,10 @@ def read_body(rt) -> bytes:
 
 def parse_lead_body(raw: bytes) -> dict:
     """JSON object or form-encoded fields; anything else is a 400 that says what was expected."""
-    mimetype = request.mimetype
-    if mimetype == "application/x-www-form-urlencoded" or mimetype == "multipart/form-data":
-        from urllib.parse import parse_qsl
-
-        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise ApiError(400, "body must be a JSON object of lead fields")
-    return payload
+        return capture.parse_body(raw, request.mimetype)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
 
 
 def receipt_response(receipt: capture.Receipt):
@@ -67,7 +58,7 @@ def form_hook(source: str):
     payload = parse_lead_body(raw)
     key = capture.idempotency_key(raw, request.headers.get("Idempotency-Key"))
     return receipt_response(capture.accept(rt, source=source, channel="form", raw=raw, payload=payload,
-                                           idempotency_key=key))
+                                           idempotency_key=key, content_type=request.mimetype))
 
 
 def require_api_key(rt) -> None:
@@ -93,4 +84,4 @@ def api_create_lead():
         raise ApiError(404, f"no source named {source!r} in flows.yaml")
     key = capture.idempotency_key(raw, request.headers.get("Idempotency-Key"))
     return receipt_response(capture.accept(rt, source=source, channel="api", raw=raw, payload=payload,
-                                           idempotency_key=key))
+                                           idempotency_key=key, content_type=request.mimetype))

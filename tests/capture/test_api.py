@@ -5,6 +5,10 @@ from tests.capture.test_form_hook import ADA, AUTH
 from tests.conftest import FORM_SECRET
 from tests.support.forms import post_form
 
+API_ADA = {"contact": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@analytical-engines.com",
+                       "phone": "+1 415 555 0134"},
+           "company": {"name": "Analytical Engines Inc", "country": "US"}}
+
 
 def test_api_leads_requires_the_bearer_key(client):
     assert client.post("/api/leads", json=ADA).status_code == 401
@@ -13,14 +17,21 @@ def test_api_leads_requires_the_bearer_key(client):
 
 
 def test_api_lead_is_captured_like_a_form_lead(client):
-    resp = client.post("/api/leads", json=ADA, headers=AUTH)
+    resp = client.post("/api/leads", json=API_ADA, headers=AUTH)
     assert resp.status_code == 202
     inbox = client.get(f"/api/inbox/{resp.json['id']}", headers=AUTH).json
     assert inbox["status"] == "processed" and inbox["lead_id"]
+    lead = client.get(f"/api/leads/{inbox['lead_id']}", headers=AUTH).json
+    assert (lead["source"], lead["email"], lead["phone"]) == ("api", "ada@analytical-engines.com", "+14155550134")
+
+
+def test_api_names_an_unknown_source(client):
+    resp = client.post("/api/leads?source=fax", json=API_ADA, headers=AUTH)
+    assert resp.status_code == 404 and "fax" in resp.json["error"]
 
 
 def test_api_rejects_invalid_lead_with_field_errors(client):
-    resp = client.post("/api/leads", json={"email": "ada@"}, headers=AUTH)
+    resp = client.post("/api/leads", json={"contact": {"email": "ada@"}}, headers=AUTH)
     assert resp.status_code == 422
     assert "email" in {e["field"] for e in resp.json["errors"]}
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from connector.store.models import InboxItem, Lead
 from connector.web import create_app
 from tests.capture.test_form_hook import ADA
-from tests.conftest import FORM_SECRET, test_env
+from tests.conftest import FORM_SECRET, deployment_env
 from tests.support.forms import post_form
 
 
@@ -33,7 +33,7 @@ def test_rq_backend_runs_the_job_in_a_real_worker(make_runtime, pg_url, redis_ur
     with rt.db.session() as s:
         assert s.get(InboxItem, inbox_id).status == "received"
     # the worker builds its own runtime from the environment, as `leadwire worker` does
-    for key, value in test_env(pg_url, REDIS_URL=redis_url).items():
+    for key, value in deployment_env(pg_url, REDIS_URL=redis_url).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(worker_module, "_runtime", None)
     SimpleWorker([rt.queue.rq], connection=rt.queue.connection, serializer=JSONSerializer).work(burst=True)

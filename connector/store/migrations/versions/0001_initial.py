@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 12:21:09.520081
+Create Date: 2026-11-22 12:26:04.904159
 """
 from alembic import op
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('content_type', sa.String(length=64), nullable=False),
     sa.Column('record', connector.store.types.JSONType(), nullable=True),
     sa.Column('received_at', connector.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
