@@ -274,7 +274,7 @@ def _put(lead: dict, target: str, value: Any) -> None:
     node[last] = value
 
 
-_LATER = ("region", "subdivision")
+_LATER = ("subdivision", "phone")  # read in the lead's country, so mapped after it
 
 
 def apply(source: SourceSpec, payload: Any) -> dict:
@@ -284,8 +284,7 @@ def apply(source: SourceSpec, payload: Any) -> dict:
     lead: dict[str, Any] = {"attributes": {}}
     errors: dict[str, str] = {}
     rules = source.mapping.fields
-    ordered = [r for r in rules if r.normalize not in _LATER and r.target != "region"] + \
-              [r for r in rules if r.normalize in _LATER or r.target == "region"]
+    ordered = sorted(rules, key=lambda r: r.normalize in _LATER)
     for rule in ordered:
         try:
             value = _value(rule, payload, lead, source)

@@ -140,7 +140,7 @@ def company_domain(value: str) -> str | None:
 @lru_cache(maxsize=65536)
 def company_key(name: str) -> str:
     """Company name for matching: lower-case, accents and punctuation removed, legal suffixes dropped."""
-    words = _SPACES.sub(" ", _PUNCT.sub(" ", _fold(str(name)).replace("&", " and "))).split()
+    words = _SPACES.sub(" ", _PUNCT.sub(" ", _fold(str(name)).replace(".", "").replace("&", " and "))).split()
     while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
         words.pop()
     if len(words) > 1 and words[0] == "the":

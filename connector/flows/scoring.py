@@ -33,7 +33,7 @@ def parse_scoring(node: Any, parent: LDict, problems: Problems) -> Scoring:
     if demo and demo.weight > DEMOGRAPHIC_MAX:
         problems.at(node["demographic"], "weight", f"the demographic section's weight is {demo.weight:g}%; it may not exceed {DEMOGRAPHIC_MAX}%")
     if sections and abs(total - 100) > 1e-9:
-        problems.at(node, None, f"the scoring sections' weights total {total:g}%; they must total 100%")
+        problems.at(parent, "scoring", f"the scoring sections' weights total {total:g}%; they must total 100%")
     return Scoring(tuple(sections), _thresholds(node.get("thresholds"), node, problems))
 
 
