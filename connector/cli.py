@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from connector.commands import core_cmd, demo_cmd, flows_cmd, reps_cmd, tick_cmd
+from connector.commands import crm_cmd, core_cmd, demo_cmd, flows_cmd, reps_cmd, tick_cmd
 from connector.errors import ConfigError
 
 
@@ -27,7 +27,10 @@ COMMANDS = [
     tick_cmd.tick,
     flows_cmd.validate,
     flows_cmd.simulate,
+    crm_cmd.sandbox,
+    crm_cmd.sync,
 ]
+reps_cmd.reps.add_command(crm_cmd.sync_owners)
 for command in COMMANDS:
     cli.add_command(command)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable
 
-from connector import capture, feedback, notify, offers
+from connector import capture, feedback, notify, offers, sync
+from connector.crm import events as crm_events
 
 if TYPE_CHECKING:
     from connector.runtime import Runtime
@@ -19,6 +20,8 @@ STEPS: list[Callable[["Runtime", datetime], int]] = [
     feedback.escalate_overdue,
     notify.retry_step,
     offers.expire_step,
+    sync.drain_due,
+    crm_events.poll_due,
 ]
 
 

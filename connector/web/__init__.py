@@ -5,7 +5,7 @@ from flask import Flask
 
 from connector.config import Settings
 from connector.runtime import Runtime, build_runtime
-from connector.web import api, api_analytics, api_reps, dashboard, errors, feedback, health, hooks, offers
+from connector.web import api, api_analytics, api_reps, crm_hooks, dashboard, errors, feedback, health, hooks, offers
 
 BLUEPRINTS = [
     health.bp,
@@ -16,6 +16,7 @@ BLUEPRINTS = [
     api_analytics.bp,
     offers.bp,
     api_reps.bp,
+    crm_hooks.bp,
 ]
 
 

@@ -1,0 +1,97 @@
+"""`leadwire sandbox`, `leadwire sync status|retry|drain` and `leadwire reps sync-owners`."""
+from __future__ import annotations
+
+import threading
+
+import click
+
+from connector.runtime import build_runtime
+
+
+@click.command()
+@click.option("--port", default=8765, show_default=True, type=int, help="HTTP port (HubSpot API and /_sandbox admin).")
+@click.option("--tls-port", default=8766, show_default=True, type=int, help="HTTPS port (Salesforce API).")
+def sandbox(port: int, tls_port: int) -> None:
+    """The local CRM sandbox (HubSpot CRM v3 + Salesforce REST subsets) until Ctrl-C."""
+    from connector.crm.sandbox import Sandbox
+
+    box = Sandbox(port=port, tls_port=tls_port)
+    box.start()
+    click.echo(f"HubSpot API:     {box.base_url}    (HUBSPOT_API_BASE)")
+    click.echo(f"Salesforce API:  {box.tls_url}   (SALESFORCE_INSTANCE_URL; SALESFORCE_CA_BUNDLE={box.ca_file})")
+    click.echo(f"Faults / stats:  {box.base_url}/_sandbox/faults  {box.base_url}/_sandbox/stats")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        box.stop()
+
+
+@click.group("sync")
+def sync() -> None:
+    """The CRM outbox: what is waiting, parked or failing, and re-queueing."""
+
+
+@sync.command("status")
+def sync_status() -> None:
+    """Pending, failed (retrying) and parked writes per CRM."""
+    from connector import sync as sync_uc
+
+    rt = build_runtime(queue="inline")
+    try:
+        with rt.db.session() as s:
+            counts = sync_uc.status(s)
+    finally:
+        rt.close()
+    if not counts:
+        click.echo("outbox is empty")
+    for crm, c in sorted(counts.items()):
+        click.echo(f"{crm:<11} pending {c['pending']:>6}  failed {c['failed']:>6}  parked {c['parked']:>6}  sent {c['sent']:>6}")
+
+
+@sync.command("retry")
+@click.option("--crm", type=click.Choice(["hubspot", "salesforce"]), help="Only this CRM.")
+def sync_retry(crm: str | None) -> None:
+    """Re-queue parked writes (after fixing what the CRM refused)."""
+    from connector import sync as sync_uc
+
+    rt = build_runtime(queue="inline")
+    try:
+        with rt.db.session() as s:
+            n = sync_uc.retry_parked(s, rt.clock.now(), crm)
+    finally:
+        rt.close()
+    click.echo(f"{n} parked writes re-queued")
+
+
+@sync.command("drain")
+@click.argument("crm", type=click.Choice(["hubspot", "salesforce"]))
+def sync_drain(crm: str) -> None:
+    """Push every due write to CRM now."""
+    from connector import sync as sync_uc
+
+    rt = build_runtime(queue="inline")
+    try:
+        report = sync_uc.drain(rt, crm)
+    finally:
+        rt.close()
+    click.echo(f"{crm}: {report.sent} sent, {report.parked} parked, {report.retry} to retry in {report.batches} batches")
+
+
+@click.command("sync-owners")
+@click.option("--crm", "crms", multiple=True, type=click.Choice(["hubspot", "salesforce"]),
+              help="Only these CRMs (default: every configured one).")
+def sync_owners(crms: tuple[str, ...]) -> None:
+    """Fill reps' HubSpot owner ids / Salesforce user ids from the CRM users with the same e-mail."""
+    from connector.crm import configured
+    from connector.crm.owners import sync_owners as sync_uc
+
+    rt = build_runtime(queue="inline")
+    try:
+        for crm in crms or configured(rt.settings.env):
+            done = sync_uc(rt, crm)
+            click.echo(f"{crm}: {done['matched']} reps matched, {done['changed']} changed, "
+                       f"{done['unmatched']} reps without a {crm} user")
+    finally:
+        rt.close()
