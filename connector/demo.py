@@ -6,6 +6,7 @@ redeliveries), then the later stages as the product grows (offers, feedback, CRM
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import threading
 import time
@@ -43,6 +44,7 @@ def serving(rt: Runtime):
 
     from connector.web import create_app
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, create_app(runtime=rt), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,0 +1,48 @@
+"""`leadwire demo --json` runs the journey from a fresh directory and its summary is right."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select
+
+from connector.errors import InvalidLead
+from connector.flows import load_spec, map_payload
+from connector.store.models import Lead
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_demo_summary_matches_the_sample_leads(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "LEADWIRE_"))}
+    proc = subprocess.run([sys.executable, "-m", "connector", "demo", "--json"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+
+    lines = [json.loads(line) for line in (REPO / "examples/webform_leads.jsonl").read_text().splitlines() if line.strip()]
+    spec = load_spec(REPO / "flows.yaml")
+    invalid = 0
+    for payload in lines:
+        try:
+            map_payload(spec, "website", payload)
+        except InvalidLead:
+            invalid += 1
+    assert len(lines) >= 50 and invalid >= 3
+    assert summary["posted"] == len(lines) + 3
+    assert summary["redelivered"] == 3
+    assert summary["rejected"] == invalid
+    assert summary["captured"] == len(lines) - invalid
+    assert summary["duplicates"] >= 3
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'leadwire-demo.db'}")
+    with engine.connect() as conn:
+        stored = conn.scalar(select(func.count()).select_from(Lead))
+        linked = conn.scalar(select(func.count()).select_from(Lead).where(Lead.duplicate_of_id.is_not(None)))
+    engine.dispose()
+    assert summary["leads"] == stored
+    # every captured lead is a stored lead, or a touch merged into one
+    assert summary["captured"] - stored == summary["duplicates"] - linked
