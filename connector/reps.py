@@ -99,8 +99,9 @@ def parse_record(record: dict) -> tuple[dict, list[str]]:
         raw = flat.get(key)
         items = raw if isinstance(raw, (list, tuple)) else str(raw or "").split(";")
         out[key] = [str(x).strip().upper() if key != "products" else str(x).strip() for x in items if str(x).strip()]
-    problems += [f"countries: {c!r} is not a two-letter country code" for c in out["countries"]
-                 if not re.fullmatch(r"[A-Z]{2}", c)]
+    problems += [f"countries: {c!r} is not a two-letter country code"
+                 + (" (YAML reads a bare NO as false: quote it, \"NO\")" if c in ("FALSE", "TRUE") else "")
+                 for c in out["countries"] if not re.fullmatch(r"[A-Z]{2}", c)]
     for key, kind, low, high in (("latitude", float, -90, 90), ("longitude", float, -180, 180),
                                  ("radius_km", float, 0, 20000), ("weight", float, 0, 1000),
                                  ("max_open_offers", int, 0, 10000), ("max_open_leads", int, 0, 100000)):
@@ -138,7 +139,12 @@ def read_file(path: Path) -> list[tuple[int, dict]]:
         return [(i + 2, row) for i, row in enumerate(csv.DictReader(io.StringIO(text)))]
     if path.suffix.lower() not in (".yaml", ".yml"):
         raise ConfigError([Problem(str(path), 0, "reps file must be .csv, .yaml or .yml")])
-    loaded = yaml.safe_load(text) or {}
+    try:
+        loaded = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError([Problem(str(path), mark.line + 1 if mark else 0,
+                                   f"not valid YAML: {getattr(exc, 'problem', None) or exc}")]) from None
     items = loaded.get("reps") if isinstance(loaded, dict) else loaded
     if not isinstance(items, list):
         raise ConfigError([Problem(str(path), 1, "expected a list of reps (or a mapping with key reps:)")])
