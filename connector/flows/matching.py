@@ -86,15 +86,19 @@ class InMemoryIndex:
         self._company: dict[str, list[LeadRef]] = {}
         self._accounts: dict[str, AccountRef] = {}
         self._next_id = 1
+        self._count = 0
 
-    def __len__(self) -> int:
-        return self._next_id - 1
+    @property
+    def stored(self) -> int:
+        """How many leads were added."""
+        return self._count
 
     def add(self, lead: dict, *, lead_id: int | None = None, owner_rep_id: int | None = None,
             account_id: int | None = None) -> LeadRef:
         """Store a mapped lead (canonical dict); returns its reference (ids are given in order if omitted)."""
         lead_id = lead_id if lead_id is not None else self._next_id
         self._next_id = max(self._next_id, lead_id + 1)
+        self._count += 1
         ref = LeadRef(lead_id, lead.get("first_name"), lead.get("last_name"), lead.get("company"),
                       lead.get("email"), lead.get("phone"), owner_rep_id, account_id)
         for table, key in ((self._email, ref.email), (self._phone, ref.phone), (self._company, lead.get("company_key"))):
