@@ -63,9 +63,6 @@ def parse_body(raw: bytes, content_type: str) -> dict:
 def accept(rt, *, source: str, channel: str, raw: bytes, payload: dict, idempotency_key: str,
            record: dict | None = None, content_type: str = "application/json") -> Receipt:
     """Commit the payload to the inbox (once per source and key) and queue its processing."""
-    existing = _find(rt, source, idempotency_key)
-    if existing:
-        return existing
     errors: list[dict] = []
     try:
         map_payload(rt.spec, source, record if record is not None else payload)
@@ -79,7 +76,7 @@ def accept(rt, *, source: str, channel: str, raw: bytes, payload: dict, idempote
             s.add(item)
             s.flush()
             inbox_id = item.id
-    except IntegrityError:  # the same delivery raced us: answer with the row that won
+    except IntegrityError:  # seen before (the unique key says so): answer with the first delivery
         replay = _find(rt, source, idempotency_key)
         if replay is None:
             raise
