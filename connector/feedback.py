@@ -194,6 +194,8 @@ def _send_one(rt, request_id: int, now: datetime) -> bool:
         if stop:
             timeline.record(s, lead.id, "feedback.cancelled", f"Feedback request {request.seq} not sent: {stop}",
                             {"request_id": request.id}, at=now)
+            if lead.status == "accepted" and lead.owner_rep_id is not None:  # reassigned (e.g. in the CRM)
+                on_accepted(s, rt, lead, now)  # the new owner is asked on the flow's cadence
             return False
         s.refresh(request)
         rep = s.get(Rep, request.rep_id)

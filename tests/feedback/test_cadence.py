@@ -67,3 +67,14 @@ def test_overdue_requests_escalate_after_the_configured_number(sent_days_ago, es
 
 def test_answer_window_follows_the_product_cadence():
     assert cadence.answer_window(feedback_spec(), "solar") == 30 * D
+
+
+def test_the_shipped_flows_yaml_cadence_per_product():
+    from pathlib import Path
+
+    from connector.flows import load_spec
+
+    spec = load_spec(str(Path(__file__).resolve().parents[2] / "flows.yaml")).flow("qualified").feedback
+    assert cadence.next_due(spec, "sentinel", T0, 1, 0).at == T0 + 3 * D + 14 * D   # the longer security cycle
+    assert cadence.next_due(spec, "insight", T0, 1, 0).at == T0 + 2 * D + 7 * D
+    assert cadence.next_due(spec, "sentinel", T0, 8, 0).stop

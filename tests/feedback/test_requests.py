@@ -103,19 +103,18 @@ def test_reassigned_lead_gets_no_more_requests_for_the_old_owner(fb_rt, clock, s
     old, new = add_rep(fb_rt, "old@example.com"), add_rep(fb_rt, "new@example.com")
     lead_id = accept_lead(fb_rt, old)
     clock.advance(days=2); run_tick(fb_rt)
-    with fb_rt.db.session() as s:                          # the lead goes to another rep (no feedback hook)
-        s.get(Lead, lead_id).owner_rep_id = new
-    clock.advance(days=7); assert run_tick(fb_rt)["feedback.send_due"] == 0
-    assert requests_of(fb_rt, lead_id) == [(1, "cancelled"), (2, "cancelled")]  # neither can be overdue now
-    with fb_rt.db.session() as s:                          # the offers use case restarts the cadence
+    clock.advance(days=1)
+    with fb_rt.db.session() as s:                          # re-offered and accepted by another rep (offers)
         lead = s.get(Lead, lead_id)
-        lead.accepted_at = clock.now()
+        lead.owner_rep_id, lead.accepted_at = new, clock.now()
         feedback.on_accepted(s, fb_rt, lead, clock.now())
+    assert requests_of(fb_rt, lead_id) == [(1, "sent"), (2, "cancelled"), (1, "scheduled")]
     clock.advance(days=2); assert run_tick(fb_rt)["feedback.send_due"] == 1
     clock.advance(days=30); run_tick(fb_rt)
     assert len(smtp_inbox[0].to("old@example.com")) == 1
     assert [m["Subject"][-4:] for m in smtp_inbox[0].to("new@example.com")][0] == "1/4)"
-    assert not smtp_inbox[0].to("boss@example.com")       # the old owner's request is not escalated
+    assert not [m for m in smtp_inbox[0].to("boss@example.com") if "Old" in m["Subject"]]  # old owner not escalated
+    assert requests_of(fb_rt, lead_id)[0] == (1, "cancelled")   # its unanswered request can no longer be overdue
 
 
 def test_closed_lead_gets_no_more_requests(fb_rt, clock, smtp_inbox):
@@ -165,3 +164,16 @@ def test_accepting_twice_schedules_once(fb_rt, clock, smtp_inbox):
         feedback.on_accepted(s, fb_rt, s.get(Lead, lead_id), clock.now())
     assert requests_of(fb_rt, lead_id) == [(1, "scheduled")]
     assert kinds(fb_rt, lead_id)[:2] == ["feedback.cadence", "feedback.scheduled"]
+
+
+def test_owner_changed_elsewhere_hands_the_cadence_to_the_new_owner(fb_rt, clock, smtp_inbox):
+    old, new = add_rep(fb_rt, "ola@example.com"), add_rep(fb_rt, "nia@example.com")
+    lead_id = accept_lead(fb_rt, old)
+    clock.advance(days=2); run_tick(fb_rt)
+    with fb_rt.db.session() as s:                          # e.g. the owner was changed in the CRM
+        s.get(Lead, lead_id).owner_rep_id = new
+    clock.advance(days=7); run_tick(fb_rt)                  # old owner's request 2 cancelled, new one scheduled
+    run_tick(fb_rt)                                        # ...and, being already due, sent
+    assert len(smtp_inbox[0].to("ola@example.com")) == 1
+    assert "feedback 1/4" in smtp_inbox[0].to("nia@example.com")[0]["Subject"]
+    assert requests_of(fb_rt, lead_id) == [(1, "cancelled"), (2, "cancelled"), (1, "sent"), (2, "scheduled")]
