@@ -177,3 +177,31 @@ def test_owner_changed_elsewhere_hands_the_cadence_to_the_new_owner(fb_rt, clock
     assert len(smtp_inbox[0].to("ola@example.com")) == 1
     assert "feedback 1/4" in smtp_inbox[0].to("nia@example.com")[0]["Subject"]
     assert requests_of(fb_rt, lead_id) == [(1, "cancelled"), (2, "cancelled"), (1, "sent"), (2, "scheduled")]
+
+
+def test_concurrent_ticks_send_each_request_once(pg_url, clock, smtp_inbox):
+    import threading
+
+    from tests.feedback.conftest import build
+
+    rt = build(pg_url, clock, smtp_inbox[1])
+    try:
+        rep = add_rep(rt, "cy@example.com", manager=None)
+        lead_ids = [accept_lead(rt, rep) for _ in range(12)]
+        clock.advance(days=2)
+        barrier, counts = threading.Barrier(3), []
+
+        def tick():
+            barrier.wait()
+            counts.append(feedback.send_due(rt, clock.now()))
+
+        threads = [threading.Thread(target=tick) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sum(counts) == 12
+        assert len(smtp_inbox[0].to("cy@example.com")) == 12
+        assert all(requests_of(rt, i) == [(1, "sent"), (2, "scheduled")] for i in lead_ids)
+    finally:
+        rt.close()
