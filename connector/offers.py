@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connector import notify, timeline
+from connector import feedback, notify, timeline
 from connector.errors import NotFound
 from connector.routing_state import order_for_offer
 from connector.store.models import Lead, Offer, Rep
@@ -196,6 +196,7 @@ def accept(rt, offer_id: int, *, now: datetime | None = None) -> Answer:
         timeline.record(s, lead.id, "accepted", f"Accepted by {rep.name} ({seconds:.0f} s after capture)",
                         {"offer_id": offer.id, "rep_id": rep.id, "seconds_to_accept": seconds}, at=now)
         _sync_owner(s, rt, lead, rep)
+        feedback.on_accepted(s, rt, lead, now)
         return Answer("accepted", offer.id, lead.id)
 
     try:
@@ -206,14 +207,10 @@ def accept(rt, offer_id: int, *, now: datetime | None = None) -> Answer:
 
 
 def _sync_owner(session: Session, rt, lead: Lead, rep: Rep) -> None:
-    """Queue the owner write-back to the CRM when the sync use case is installed."""
-    try:
-        from connector import sync
-    except ImportError:
-        return
-    write = getattr(sync, "enqueue_lead_write", None)
-    if write is not None:
-        write(session, rt, lead, reason="owner")
+    """Queue the owner write-back to the CRMs the flow writes to (outbox, same transaction)."""
+    from connector import sync
+
+    sync.enqueue_lead_write(session, rt, lead, reason="owner")
 
 
 def decline(rt, offer_id: int, *, reason: str | None = None, now: datetime | None = None) -> Answer:
