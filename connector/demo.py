@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import socket
+from email import policy
+from email.parser import BytesParser
 import threading
 import time
 from contextlib import contextmanager
@@ -102,19 +105,102 @@ def wait_processed(rt: Runtime, timeout: float = 60) -> None:
     raise RuntimeError(f"{waiting} captured leads were still waiting after {timeout:.0f}s")
 
 
+class LocalSmtp:
+    """A real SMTP server (aiosmtpd) on a free loopback port that keeps every message it receives."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        self._lock = threading.Lock()
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
+
+    async def handle_DATA(self, server, session, envelope):
+        message = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        with self._lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def __enter__(self) -> "LocalSmtp":
+        self.controller.start()
+        self.url = f"smtp://127.0.0.1:{self.controller.port}"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.controller.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def crm_env(sandbox) -> dict:
+    """Point both CRM adapters at the sandbox."""
+    return {"HUBSPOT_ACCESS_TOKEN": "demo-hubspot-token", "HUBSPOT_API_BASE": sandbox.base_url,
+            "SALESFORCE_INSTANCE_URL": sandbox.tls_url, "SALESFORCE_ACCESS_TOKEN": "demo-salesforce-token",
+            "SALESFORCE_CA_BUNDLE": sandbox.ca_file}
+
+
+def reps_stage(rt, sandbox) -> dict:
+    """Load the sample sales network, and give every rep a CRM owner id from the sandbox's users."""
+    from connector import reps
+    from connector.crm.owners import sync_owners
+
+    records = reps.read_file(EXAMPLES / "reps.yaml")
+    loaded = reps.import_records(rt, records, where=str(EXAMPLES / "reps.yaml"))
+    for _line, record in records:
+        sandbox.state.add_owner(record["email"], *record.get("name", " ").split(" ", 1))
+        sandbox.state.add_user(record["email"], record.get("name", ""))
+    owners = {crm: sync_owners(rt, crm) for crm in ("hubspot", "salesforce")}
+    return {"reps": loaded["created"] + loaded["updated"], "owner_ids": owners}
+
+
+def crm_stage(rt, sandbox) -> dict:
+    """Drain the outbox to both CRMs until nothing is pending; count writes, API calls and parked records."""
+    from connector import sync
+
+    for _ in range(50):
+        for crm in ("hubspot", "salesforce"):
+            sync.drain(rt, crm, now=rt.clock.now())
+        with rt.db.session() as s:
+            counts = sync.status(s)
+        if not any(c["pending"] + c["failed"] for c in counts.values()):
+            break
+        rt.clock.advance(minutes=5)
+    return {"crm_writes": sum(c["sent"] for c in counts.values()),
+            "crm_parked": sum(c["parked"] for c in counts.values()),
+            "crm_api_calls": sandbox.calls("")}
+
+
 def run(workdir: Path, leads_file: Path | None = None) -> dict:
     """Run every stage on a fresh demo database in `workdir`; return the summary figures."""
+    from connector.crm.sandbox import Sandbox
+    from connector.demo_feedback import play_feedback
+    from connector.demo_offers import play_offers
+
     for old in workdir.glob("leadwire-demo.db*"):
         old.unlink()
     clock = FakeClock(utcnow())
-    rt = build_runtime(demo_settings(workdir), queue="thread", clock=clock)
-    try:
-        with serving(rt) as base:
-            summary = capture_stage(rt, base, leads_file or EXAMPLES / "webform_leads.jsonl")
-        summary["database"] = rt.settings.database_url
-        return summary
-    finally:
-        rt.close()
+    sandbox = Sandbox(clock=clock)
+    sandbox.start()
+    with LocalSmtp() as smtp:
+        settings = demo_settings(workdir, SMTP_URL=smtp.url, **crm_env(sandbox))
+        rt = build_runtime(settings, queue="thread", clock=clock)
+        try:
+            summary = reps_stage(rt, sandbox)
+            with serving(rt) as base:
+                summary.update(capture_stage(rt, base, leads_file or EXAMPLES / "webform_leads.jsonl"))
+                summary.update(play_offers(rt, clock, smtp))
+                summary.update(play_feedback(rt, clock, smtp))
+            summary.update(crm_stage(rt, sandbox))
+            summary["emails"] = len(smtp.messages)
+            summary["database"] = rt.settings.database_url
+            return summary
+        finally:
+            rt.close()
+            sandbox.stop()
 
 
 def summary_json(summary: dict) -> str:

@@ -31,6 +31,19 @@ def demo(as_json: bool, leads: Path | None) -> None:
             ("store", "leads stored", summary["leads"])]
     rows += [("qualify", f"outcome {k}", v) for k, v in sorted(summary["by_outcome"].items(), key=str)]
     rows += [("score", f"MQL {k}", v) for k, v in sorted(summary["mql_levels"].items())]
+    rows += [("route", "offers made", summary["offers"]), ("route", "accepted", summary["accepted"]),
+             ("route", "declined", summary["declined"]), ("route", "expired", summary["expired"]),
+             ("route", "escalated (nobody took it)", summary["escalated"]),
+             ("route", "median seconds to accept", summary["median_seconds_to_accept"]),
+             ("track", "feedback requests sent", summary["feedback_requests"]),
+             ("track", "level 1 answers (action taken)", summary["feedback_level1"]),
+             ("track", "level 2 answers (pursuit status)", summary["feedback_level2"]),
+             ("track", "level 3 answers (won / lost)", summary["feedback_level3"]),
+             ("track", "won", summary["won"]), ("track", "lost", summary["lost"]),
+             ("sync", "CRM records written", summary["crm_writes"]),
+             ("sync", "CRM API calls", summary["crm_api_calls"]),
+             ("sync", "CRM records parked", summary["crm_parked"]),
+             ("notify", "e-mails received by the SMTP server", summary["emails"])]
     for stage, figure, value in rows:
         table.add_row(stage, figure, str(value))
     console.print(table)

@@ -46,3 +46,15 @@ def test_demo_summary_matches_the_sample_leads(tmp_path):
     assert summary["leads"] == stored
     # every captured lead is a stored lead, or a touch merged into one
     assert summary["captured"] - stored == summary["duplicates"] - linked
+    # routing: every routed lead ends accepted or escalated, and each offer e-mail reached the SMTP server
+    routed = summary["by_outcome"]["routed"]
+    assert summary["accepted"] + summary["escalated"] == routed
+    assert summary["offers"] >= routed and summary["emails"] >= summary["offers"]
+    assert summary["declined"] >= 1 and summary["expired"] >= 1 and summary["median_seconds_to_accept"] > 0
+    # feedback: requests went out and answers arrived at each level; won + lost come from level 3
+    assert summary["feedback_requests"] >= summary["accepted"]
+    assert min(summary["feedback_level1"], summary["feedback_level2"], summary["feedback_level3"]) >= 1
+    assert summary["won"] + summary["lost"] <= summary["feedback_level3"]
+    # sync: the CRMs received writes in batches (far fewer API calls than records written)
+    assert summary["crm_writes"] >= summary["accepted"]
+    assert summary["crm_api_calls"] < summary["crm_writes"]
