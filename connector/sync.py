@@ -170,6 +170,8 @@ def drain(rt, crm: str, *, now: datetime | None = None, max_batches: int | None 
                                       for k in groups], now, report)
             raise
         _record(rt, crm, groups, results, now, report)
+        if results and all(r.status == "retry" for r in results):
+            break  # the CRM is down or out of quota: the rest waits for the next round
     return report
 
 

@@ -113,6 +113,8 @@ def capture_new(rt, crm: str, record_id: str, record: dict, payload: dict) -> bo
         log.warning("%s record ignored: flows.yaml has no source of kind %s", crm, crm)
         return False
     raw = json.dumps(payload, default=str).encode()
+    if crm == "hubspot":  # the source mapping reads the v3 object shape: {id, properties}
+        record = {"id": record_id, "properties": record}
     capture.accept(rt, source=source, channel=crm, raw=raw, payload=payload,
                    idempotency_key=f"{crm}-record:{record_id}", record=record)
     return True

@@ -25,6 +25,7 @@ def sandbox_server():
 @pytest.fixture
 def sandbox(sandbox_server):
     sandbox_server.reset()
+    sandbox_server.state.clock = None
     return sandbox_server
 
 
@@ -48,3 +49,76 @@ def hubspot(crm_env, sleeps):
 @pytest.fixture
 def salesforce(crm_env, sleeps):
     return SalesforceAdapter.from_env(crm_env, retry=RetryPolicy(sleep=sleeps))
+
+
+# ---- a Leadwire runtime wired to the sandbox ----------------------------------------------------------
+import dataclasses  # noqa: E402
+
+from connector.flows.model import CrmField, CrmMapping, CrmSpec  # noqa: E402
+from connector.store.models import Lead, Rep  # noqa: E402
+
+HUBSPOT_SECRET = "hs-client-secret"
+ORG_ID = "00D000000000001AAA"
+OUTBOUND_KEY = "om-key-0123456789"
+PUBLIC_URL = "https://leads.example.com"
+PURSUIT = ("contacted", "meeting_set", "demo_done", "proposal_sent", "negotiating")
+
+SF_MAP = CrmMapping("test-crm-salesforce.yaml", "Lead", (
+    CrmField("first_name", "FirstName", "newest_wins"), CrmField("last_name", "LastName", "newest_wins"),
+    CrmField("company", "Company", "crm_wins"), CrmField("email", "Email", "crm_wins"),
+    CrmField("score", "Leadwire_Score__c", "leadwire_wins"), CrmField("mql_level", "Leadwire_MQL_Level__c"),
+    CrmField("owner.salesforce_user_id", "OwnerId", "crm_wins"),
+    CrmField("feedback.pursuit_status", "Status", "newest_wins")))
+HS_MAP = CrmMapping("test-crm-hubspot.yaml", "contact", (
+    CrmField("first_name", "firstname", "newest_wins"), CrmField("last_name", "lastname", "newest_wins"),
+    CrmField("company", "company", "crm_wins"), CrmField("score", "leadwire_score", "leadwire_wins"),
+    CrmField("owner.hubspot_owner_id", "hubspot_owner_id", "crm_wins"),
+    CrmField("feedback.pursuit_status", "hs_lead_status", "newest_wins")))
+
+
+def with_test_mappings(spec):
+    """The repo's flows with write-back mappings whose rules these tests name (owner: crm_wins)."""
+    flows = tuple(dataclasses.replace(f, crm=CrmSpec(hubspot=HS_MAP, salesforce=SF_MAP)) for f in spec.flows)
+    return dataclasses.replace(spec, flows=flows)
+
+
+@pytest.fixture
+def runtime(make_runtime, sqlite_url, sandbox, crm_env, hubspot, salesforce, clock):
+    """A runtime (SQLite, inline jobs, fake clock) whose CRMs are the sandbox, through the real SDKs."""
+    sandbox.state.clock = clock
+    sandbox.state.picklists["Lead.Status"].update(PURSUIT)
+    sandbox.state.picklists["hs_lead_status"].update(PURSUIT)
+    rt = make_runtime(sqlite_url, **crm_env, HUBSPOT_CLIENT_SECRET=HUBSPOT_SECRET, LEADWIRE_PUBLIC_URL=PUBLIC_URL,
+                      SALESFORCE_ORG_ID=ORG_ID, SALESFORCE_OUTBOUND_KEY=OUTBOUND_KEY)
+    rt.spec = with_test_mappings(rt.spec)
+    rt.extras["crm"] = {"hubspot": hubspot, "salesforce": salesforce}
+    yield rt
+    sandbox.state.clock = None
+
+
+@pytest.fixture
+def make_leads(runtime, clock):
+    """Create n routed leads in the 'qualified' flow; returns their ids."""
+    def make(n: int, **fields) -> list[int]:
+        with runtime.db.session() as s:
+            leads = [Lead(source="api", flow="qualified", outcome="routed", status="accepted",
+                          email=f"lead{i}@example.com", first_name="Pat", last_name=f"Lead{i}", company="Acme",
+                          score=50, mql_level=2, captured_at=clock.now(), updated_at=clock.now(), **fields)
+                     for i in range(n)]
+            s.add_all(leads)
+            s.flush()
+            return [lead.id for lead in leads]
+    return make
+
+
+@pytest.fixture
+def rep(runtime, sandbox, clock):
+    """A rep known to both CRMs (owner ids filled)."""
+    owner = sandbox.state.add_owner("rita@example.com", "Rita", "Rep")
+    user = sandbox.state.add_user("rita@example.com", "Rita Rep")
+    with runtime.db.session() as s:
+        r = Rep(email="rita@example.com", name="Rita Rep", created_at=clock.now(),
+                hubspot_owner_id=owner["id"], salesforce_user_id=user["Id"])
+        s.add(r)
+        s.flush()
+        return r.id

@@ -10,8 +10,6 @@ from connector.crm.sandbox.state import SandboxState, hs_time
 
 BATCH_LIMIT = 100
 SEARCH_LIMIT = 200
-LEAD_STATUSES = {"NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT",
-                 "CONNECTED", "BAD_TIMING"}
 DEFAULT_PROPS = ("createdate", "hs_object_id", "lastmodifieddate")
 
 
@@ -39,9 +37,10 @@ def validate(state: SandboxState, props: dict) -> str | None:
     """The reason HubSpot would refuse these property values, or None."""
     problems = []
     status = props.get("hs_lead_status")
-    if status not in (None, "") and status not in LEAD_STATUSES:
+    allowed = state.picklists["hs_lead_status"]
+    if status not in (None, "") and status not in allowed:
         problems.append(f'{{"isValid":false,"message":"{status} was not one of the allowed options: '
-                        f'[{", ".join(sorted(LEAD_STATUSES))}]","error":"INVALID_OPTION","name":"hs_lead_status"}}')
+                        f'[{", ".join(sorted(allowed))}]","error":"INVALID_OPTION","name":"hs_lead_status"}}')
     owner = props.get("hubspot_owner_id")
     if owner not in (None, "") and owner not in {o["id"] for o in state.owners}:
         problems.append(f'{{"isValid":false,"message":"{owner} is not a valid owner id","error":"INVALID_OWNER_ID",'

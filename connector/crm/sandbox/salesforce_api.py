@@ -7,7 +7,6 @@ from connector.crm.sandbox import soql
 from connector.crm.sandbox.state import API_USER_ID, SandboxState, sf_time
 
 COLLECTION_LIMIT = 200
-STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted")
 EXTERNAL_ID_FIELDS = {"Leadwire_Id__c", "Email"}
 ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "fields": [],
                "message": "Record rolled back because not all records were valid and the request was using AllOrNone header"}
@@ -30,7 +29,7 @@ def validate(state: SandboxState, fields: dict, *, creating: bool) -> list[dict]
             errors.append({"statusCode": "REQUIRED_FIELD_MISSING", "fields": missing,
                            "message": f"Required fields are missing: [{', '.join(missing)}]"})
     status = fields.get("Status")
-    if status is not None and status not in STATUSES:
+    if status is not None and status not in state.picklists["Lead.Status"]:
         errors.append({"statusCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "fields": ["Status"],
                        "message": f"Status: bad value for restricted picklist field: {status}"})
     owner = fields.get("OwnerId")
@@ -50,7 +49,7 @@ def write_lead(state: SandboxState, lead: dict | None, fields: dict, *, by: str 
     clean = {k: v for k, v in fields.items() if k not in ("attributes", "Id", "id")}
     if lead is None:
         rid = f"00Q{state.next_id():015d}"
-        lead = {"Id": rid, "CreatedDate": stamp, "CreatedById": by, "OwnerId": by, "Status": STATUSES[0]}
+        lead = {"Id": rid, "CreatedDate": stamp, "CreatedById": by, "OwnerId": by, "Status": "Open - Not Contacted"}
         state.leads[rid] = lead
     lead.update(clean)
     lead.update(SystemModstamp=stamp, LastModifiedDate=stamp, LastModifiedById=by)

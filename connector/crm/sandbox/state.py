@@ -48,6 +48,13 @@ def hs_time(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
+def default_picklists() -> dict[str, set]:
+    """A new org's restricted picklists (add an org's own values with picklists[...].add())."""
+    return {"Lead.Status": {"Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"},
+            "hs_lead_status": {"NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT",
+                               "CONNECTED", "BAD_TIMING"}}
+
+
 API_USER_ID = "005000000000API"     # the integration user the sandbox's API writes are made by
 REP_USER_PREFIX = "0050000000"
 
@@ -65,12 +72,14 @@ class SandboxState:
     calls: Counter = field(default_factory=Counter)            # "hubspot POST /crm/v3/..." -> n
     writes: Counter = field(default_factory=Counter)           # ("hubspot", id) -> times written by the API
     queries: dict[str, list] = field(default_factory=dict)     # query locator -> remaining records
+    picklists: dict[str, set] = field(default_factory=dict)    # restricted values: "Lead.Status", "hs_lead_status"
     lock: threading.RLock = field(default_factory=threading.RLock)
     _seq: int = 0
     _last: datetime | None = None
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.faults.seed)
+        self.picklists.update(default_picklists())
 
     def now(self) -> datetime:
         """Strictly increasing timestamps (millisecond steps), so modstamps order changes."""
@@ -96,6 +105,9 @@ class SandboxState:
             self.users.clear()
             self.calls.clear()
             self.writes.clear()
+            self.picklists.clear()
+            self.picklists.update(default_picklists())
+            self._last = None
 
     def stats(self) -> dict[str, Any]:
         """Per-endpoint call counters, the number of records, and writes per record."""
