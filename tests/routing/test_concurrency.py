@@ -12,7 +12,7 @@ POOL = [{"email": f"rr{i}@pool.example", "team": "pool", "max_open_offers": 1000
 
 
 def _env(pg_url):
-    return root.test_env(pg_url, LEADWIRE_FLOWS=str(DATA / "flows.yaml"))
+    return root.deployment_env(pg_url, LEADWIRE_FLOWS=str(DATA / "flows.yaml"))
 
 
 def _first_offer_counts(rt) -> Counter:
