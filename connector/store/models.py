@@ -90,6 +90,7 @@ class Lead(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     salesforce_id: Mapped[str | None] = mapped_column(String(18), index=True, default=None)
     hubspot_id: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+    crm_seen: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # {crm: fields last read}: sync's baseline
     # the engine's decision
     flow: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     outcome: Mapped[str | None] = mapped_column(String(16), default=None)  # routed|nurture|rejected|duplicate

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 12:26:04.904159
+Create Date: 2026-11-22 12:29:22.685217
 """
 from alembic import op
 import sqlalchemy as sa
@@ -128,6 +128,7 @@ def upgrade() -> None:
     sa.Column('attributes', connector.store.types.JSONType(), nullable=False),
     sa.Column('salesforce_id', sa.String(length=18), nullable=True),
     sa.Column('hubspot_id', sa.String(length=32), nullable=True),
+    sa.Column('crm_seen', connector.store.types.JSONType(), nullable=True),
     sa.Column('flow', sa.String(length=64), nullable=True),
     sa.Column('outcome', sa.String(length=16), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
