@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 LINK_VALIDITY = timedelta(days=45)
 CLOSED = ("won", "lost", "closed", "nurture", "rejected", "duplicate")
 OPEN = ("sent", "escalated")  # sent and not yet answered
+CRMS = ("hubspot", "salesforce")
 QUICK_ACTIONS = {"call": "called", "email": "e-mailed", "visit": "visited", "not_yet": "not contacted yet"}
 
 
@@ -291,25 +292,26 @@ def _at(day: date | None) -> datetime | None:
     return datetime.combine(day, time(12, 0), tzinfo=timezone.utc) if day else None
 
 
-def crm_fields(spec: FeedbackSpec, answers: Answers, lead: Lead) -> dict:
-    """The Leadwire fields (names as in CRM mapping files) that one response sets, by level.
+def crm_fields(spec: FeedbackSpec, answers: Answers, lead: Lead, crm: str) -> dict:
+    """The Leadwire fields (names as in CRM mapping files) that one response sets in `crm`, by level.
 
     Level 1: feedback.contacted/action/action_at; level 2: feedback.pursuit_status; level 3:
-    feedback.outcome/amount/close_date/lost_reason, the lead's status, won_amount, closed_at and
-    nurture_stream, and feedback.pursuit_status set to the flow's configured won_status / lost_status.
+    feedback.outcome/amount/close_date/lost_reason and the lead's status, won_amount, closed_at and
+    nurture_stream. feedback.pursuit_status carries the CRM's own status value for the pursuit status,
+    or for won/lost, from the flow's `crm_status` (unmapped: the name itself; "": left unchanged).
     """
     day = lambda d: d.isoformat() if d else None  # noqa: E731
+    status = answers.outcome or answers.pursuit_status
     values = {"feedback.level": answers.level, "feedback.contacted": answers.contacted,
               "feedback.action": answers.action, "feedback.action_at": day(answers.action_at),
-              "feedback.pursuit_status": answers.pursuit_status}
+              "feedback.pursuit_status": spec.crm_status.get(crm, {}).get(status, status) if status else None}
     if answers.outcome:
         values.update({"feedback.outcome": answers.outcome, "feedback.amount": answers.amount,
                        "feedback.close_date": day(answers.close_date), "feedback.lost_reason": answers.lost_reason,
-                       "feedback.pursuit_status": spec.won_status if answers.outcome == "won" else spec.lost_status,
                        "status": lead.status, "won_amount": lead.won_amount,
                        "closed_at": lead.closed_at.isoformat() if lead.closed_at else None,
                        "nurture_stream": lead.nurture_stream})
-    return {k: v for k, v in values.items() if v is not None}
+    return {k: v for k, v in values.items() if v is not None and v != ""}
 
 
 def _apply_outcome(session: Session, spec: FeedbackSpec, lead: Lead, answers: Answers, now: datetime) -> None:
@@ -361,7 +363,8 @@ def record(session: Session, rt, lead: Lead, rep_id: int | None, answers: Answer
     if via != "crm":
         from connector import sync
 
-        sync.enqueue_lead_write(session, rt, lead, crm_fields(spec, answers, lead))
+        for crm in CRMS:
+            sync.enqueue_lead_write(session, rt, lead, crm_fields(spec, answers, lead, crm), crms=(crm,))
     reached = highest_level(session, lead)
     if lead.status in CLOSED:
         _cancel_scheduled(session, lead, f"lead is closed ({lead.status})", now)
@@ -385,19 +388,18 @@ def quick_answers(action: str, now: datetime) -> Answers:
     return pursuit.make_answers(contacted=True, action=action, action_at=now.date())
 
 
-def _crm_value(status: str, spec: FeedbackSpec) -> Answers | None:
-    def norm(text: str) -> str:
-        return "_".join(text.strip().lower().replace("-", " ").split())
+def _norm(text: str) -> str:
+    return "_".join(text.strip().lower().replace("-", " ").split())
 
-    key = norm(status)
-    if key in ("won", "closed_won", norm(spec.won_status)):
-        return pursuit.make_answers(outcome="won")
-    if key in ("lost", "closed_lost", norm(spec.lost_status)):
-        return pursuit.make_answers(outcome="lost")
-    for name in spec.statuses:
-        if norm(name) == key:
-            return pursuit.make_answers(pursuit_status=name)
-    return None
+
+def _crm_candidates(status: str, spec: FeedbackSpec) -> list[str]:
+    """The pursuit statuses (then won, lost) a CRM status value stands for, by name or via `crm_status`."""
+    key = _norm(status)
+    names = (*spec.statuses, "won", "lost")
+    aliases = {"won": ("closed_won",), "lost": ("closed_lost",)}
+    return [name for name in names
+            if key in (_norm(name), *aliases.get(name, ()))
+            or any(v and _norm(v) == key for v in (m.get(name, "") for m in spec.crm_status.values()))]
 
 
 def from_crm(session: Session, rt, lead: Lead, status: str, now: datetime) -> FeedbackResponse | None:
@@ -408,14 +410,16 @@ def from_crm(session: Session, rt, lead: Lead, status: str, now: datetime) -> Fe
     the flow does not list is recorded on the timeline and otherwise ignored; returns None then.
     """
     spec = spec_for(rt, lead)
-    answers = _crm_value(status, spec)
-    if answers is None:
+    candidates = _crm_candidates(status, spec)
+    if not candidates:
         timeline.record(session, lead.id, "feedback.crm_ignored",
                         f"CRM status {status!r} is not a pursuit status of flow {lead.flow!r}; not counted as feedback",
                         at=now)
         return None
     known = pursuit.merged(history(session, lead.id, lead.owner_rep_id))
-    if (answers.outcome and answers.outcome == known.outcome and lead.status in CLOSED) or (
-            answers.pursuit_status and answers.pursuit_status == known.pursuit_status):
+    current = known.outcome if known.outcome and lead.status in CLOSED else known.pursuit_status
+    if current in candidates:  # no change (e.g. several statuses share one CRM value)
         return None
+    name = candidates[0]
+    answers = pursuit.make_answers(**({"outcome": name} if name in ("won", "lost") else {"pursuit_status": name}))
     return record(session, rt, lead, lead.owner_rep_id, answers, now, via="crm")

@@ -204,8 +204,8 @@ class FeedbackSpec:
     statuses: tuple[str, ...] = ("contacted", "meeting_set", "proposal", "negotiation")
     lost_reasons: tuple[str, ...] = ("price", "competitor", "no_budget", "no_response", "timing")
     lost_to_nurture: str | None = None
-    won_status: str = "won"  # the pursuit status written to the CRM when a lead is won (e.g. Closed - Converted)
-    lost_status: str = "lost"
+    # per CRM, the CRM status (picklist value) written for a pursuit status, "won" or "lost"; "" leaves it unchanged
+    crm_status: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def cadence(self, product: str | None) -> Cadence:
         """The cadence for a lead's product (per_product override, else the flow's)."""

@@ -191,7 +191,7 @@ def parse_feedback(node: Any, flow: LDict, streams: tuple[str, ...], problems: P
     if not expect(node, LDict, flow, "feedback", "feedback", problems):
         return FeedbackSpec()
     check_keys(node, ("first_after", "every", "max_requests", "until_level", "escalate_after", "per_product",
-                      "statuses", "lost_reasons", "lost_to_nurture", "won_status", "lost_status"), "feedback", problems)
+                      "statuses", "lost_reasons", "lost_to_nurture", "crm_status"), "feedback", problems)
     base = _cadence(node, problems, Cadence())
     per_product: dict[str, Cadence] = {}
     raw = node.get("per_product") or LDict()
@@ -204,11 +204,29 @@ def parse_feedback(node: Any, flow: LDict, streams: tuple[str, ...], problems: P
     if lost_to is not None and lost_to not in streams:
         problems.at(node, "lost_to_nurture", f"nurture stream {lost_to!r} is not declared under nurture.streams{did_you_mean(lost_to, streams)}")
     defaults = FeedbackSpec()
+    statuses = _names(node, "statuses", problems, defaults.statuses)
     return FeedbackSpec(base.first_after, base.every, base.max_requests,
                         _int(node, "until_level", problems, 3, 1, 3), _int(node, "escalate_after", problems, 2, 1, 50),
-                        per_product, _names(node, "statuses", problems, defaults.statuses),
-                        _names(node, "lost_reasons", problems, defaults.lost_reasons), lost_to,
-                        *(str(node.get(k) or getattr(defaults, k)) for k in ("won_status", "lost_status")))
+                        per_product, statuses, _names(node, "lost_reasons", problems, defaults.lost_reasons), lost_to,
+                        _crm_status(node, statuses, problems))
+
+
+def _crm_status(node: LDict, statuses: tuple[str, ...], problems: Problems) -> dict[str, dict[str, str]]:
+    """feedback.crm_status: {hubspot|salesforce: {pursuit status | won | lost: CRM status value}}."""
+    raw = node.get("crm_status")
+    out: dict[str, dict[str, str]] = {}
+    if raw is None or not expect(raw, LDict, node, "crm_status", "crm_status", problems):
+        return out
+    check_keys(raw, ("hubspot", "salesforce"), "crm_status", problems)
+    known = (*statuses, "won", "lost")
+    for crm, values in raw.items():
+        if crm in ("hubspot", "salesforce") and expect(values, LDict, raw, crm, f"crm_status.{crm}", problems):
+            for name, value in values.items():
+                if name not in known:
+                    problems.at(values, name, f"crm_status.{crm}: {name!r} is not a status of this flow, won or lost"
+                                              f"{did_you_mean(str(name), known)}")
+            out[crm] = {str(k): "" if v is None else str(v) for k, v in values.items() if k in known}
+    return out
 
 
 def parse_crm(node: Any, flow: LDict, problems: Problems, load_file: Callable[[str, LDict, str], CrmMapping | None]) -> CrmSpec:

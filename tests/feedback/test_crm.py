@@ -16,6 +16,13 @@ from connector.store.models import FeedbackResponse, Lead, OutboxItem
 from tests.feedback.conftest import accept_lead, add_rep
 
 REPO = Path(__file__).resolve().parents[2]
+WORKING = "Working - Contacted"
+CRM_STATUS = {  # the vendors' default picklists, as the sandbox enforces them
+    "salesforce": {"attempting_contact": WORKING, "in_discussion": WORKING, "quote_sent": WORKING,
+                   "won": "Closed - Converted", "lost": "Closed - Not Converted"},
+    "hubspot": {"attempting_contact": "ATTEMPTED_TO_CONTACT", "in_discussion": "IN_PROGRESS", "quote_sent": "OPEN_DEAL",
+                "won": "", "lost": "UNQUALIFIED"},
+}
 
 
 @pytest.fixture
@@ -25,7 +32,9 @@ def crm_rt(fb_rt):
     crm = CrmSpec(**{name: parse_crm_mapping(REPO / "mappings" / f"crm_{name}_{obj}.yaml", f"{name}.yaml", problems, {})
                      for name, obj in (("hubspot", "contact"), ("salesforce", "lead"))})
     problems.raise_if_any()
-    fb_rt.spec = dataclasses.replace(fb_rt.spec, flows=tuple(dataclasses.replace(f, crm=crm) for f in fb_rt.spec.flows))
+    fb_rt.spec = dataclasses.replace(fb_rt.spec, flows=tuple(
+        dataclasses.replace(f, crm=crm, feedback=dataclasses.replace(f.feedback, crm_status=CRM_STATUS))
+        for f in fb_rt.spec.flows))
     return fb_rt
 
 
@@ -63,17 +72,16 @@ def test_level_2_status_maps_to_the_crm_status_fields(crm_rt):
     lead_id = lead_in_crm(crm_rt)
     answer(crm_rt, lead_id, pursuit_status="quote_sent")
     assert [(crm, fields) for crm, _, _, fields in outbox(crm_rt, lead_id)] == [
-        ("hubspot", {"hs_lead_status": "quote_sent"}), ("salesforce", {"Status": "quote_sent"})]
+        ("hubspot", {"hs_lead_status": "OPEN_DEAL"}), ("salesforce", {"Status": WORKING})]
+    answer(crm_rt, lead_id, pursuit_status="nurturing")            # not in crm_status: written by its name
+    assert outbox(crm_rt, lead_id)[-1][3] == {"Status": "nurturing"}
 
 
 def test_level_3_won_writes_the_configured_status_and_amount(crm_rt, clock):
-    crm_rt.spec = dataclasses.replace(crm_rt.spec, flows=tuple(
-        dataclasses.replace(f, feedback=dataclasses.replace(f.feedback, won_status="Closed - Converted"))
-        for f in crm_rt.spec.flows))
     lead_id = lead_in_crm(crm_rt)
     answer(crm_rt, lead_id, outcome="won", amount=18000.0, close_date=clock.now().date())
     [(_, hubspot), (_, salesforce)] = [(crm, fields) for crm, _, _, fields in outbox(crm_rt, lead_id)]
-    assert hubspot == {"hs_lead_status": "Closed - Converted", "leadwire_result": "won", "leadwire_won_amount": 18000.0}
+    assert hubspot == {"leadwire_result": "won", "leadwire_won_amount": 18000.0}   # "": HubSpot's status left as is
     assert salesforce == {"Status": "Closed - Converted", "Leadwire_Result__c": "won", "Leadwire_Won_Amount__c": 18000.0,
                           "Leadwire_Close_Date__c": "2026-01-05"}
     with crm_rt.db.session() as s:
@@ -88,9 +96,9 @@ def test_level_3_lost_goes_back_to_nurture_keeping_its_history(crm_rt, clock):
     clock.advance(days=3)
     answer(crm_rt, lead_id, outcome="lost", lost_reason="competitor", close_date=clock.now().date())
     hubspot, salesforce = (fields for _, _, _, fields in outbox(crm_rt, lead_id)[2:])
-    assert hubspot == {"hs_lead_status": "lost", "leadwire_result": "lost", "leadwire_lost_reason": "competitor",
+    assert hubspot == {"hs_lead_status": "UNQUALIFIED", "leadwire_result": "lost", "leadwire_lost_reason": "competitor",
                        "leadwire_nurture_stream": "recycle"}
-    assert salesforce == {"Status": "lost", "Leadwire_Result__c": "lost", "Leadwire_Lost_Reason__c": "competitor",
+    assert salesforce == {"Status": "Closed - Not Converted", "Leadwire_Result__c": "lost", "Leadwire_Lost_Reason__c": "competitor",
                           "Leadwire_Close_Date__c": "2026-01-10"}
     with crm_rt.db.session() as s:
         lead = s.get(Lead, lead_id)
@@ -107,13 +115,29 @@ def test_status_changed_in_the_crm_counts_as_feedback(crm_rt, clock):
     lead_id = lead_in_crm(crm_rt)
     with crm_rt.db.session() as s:
         lead = s.get(Lead, lead_id)
-        got = feedback.from_crm(s, crm_rt, lead, "In Discussion", clock.now())
+        got = feedback.from_crm(s, crm_rt, lead, "In Discussion", clock.now())        # by the status's name
         assert (got.level, got.pursuit_status, got.via) == (2, "in_discussion", "crm")
         assert feedback.from_crm(s, crm_rt, lead, "in_discussion", clock.now()) is None   # the same again: no-op
-        assert feedback.from_crm(s, crm_rt, lead, "Working - Contacted", clock.now()) is None
+        assert feedback.from_crm(s, crm_rt, lead, WORKING, clock.now()) is None           # maps to the same
+        assert feedback.from_crm(s, crm_rt, lead, "OPEN_DEAL", clock.now()).pursuit_status == "quote_sent"
+        assert feedback.from_crm(s, crm_rt, lead, "Open - Not Contacted", clock.now()) is None
         assert timeline.events(s, lead_id)[-1].kind == "feedback.crm_ignored"
-        won = feedback.from_crm(s, crm_rt, lead, "Closed Won", clock.now())
+        won = feedback.from_crm(s, crm_rt, lead, "Closed - Converted", clock.now())
         assert (won.level, won.outcome, won.complete, lead.status) == (3, "won", False, "won")
     assert outbox(crm_rt, lead_id) == []                         # what came from the CRM is not written back
     with crm_rt.db.session() as s:
-        assert len(s.scalars(select(FeedbackResponse)).all()) == 2
+        assert len(s.scalars(select(FeedbackResponse)).all()) == 3
+
+
+def test_crm_status_names_unknown_statuses_at_their_line(tmp_path):
+    from connector.flows.sections import parse_feedback
+    from connector.flows.yamlsrc import LDict, load_yaml
+
+    path = tmp_path / "f.yaml"
+    path.write_text("feedback:\n  statuses: [open, talking]\n  crm_status:\n    salesforce:\n      talkng: Working\n")
+    problems = Problems()
+    node = load_yaml(path, "f.yaml", problems, {})
+    parse_feedback(node["feedback"], node, (), problems)
+    assert [str(p) for p in problems.items] == [
+        "f.yaml:5: crm_status.salesforce: 'talkng' is not a status of this flow, won or lost (did you mean \"talking\"?)"]
+    assert isinstance(node, LDict)
