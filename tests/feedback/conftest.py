@@ -17,7 +17,7 @@ from connector.jobs import InlineQueue
 from connector.runtime import Runtime
 from connector.store import Database
 from connector.store.models import Lead, Rep
-from tests.conftest import test_env
+from tests.conftest import deployment_env
 
 STATUSES = ("attempting_contact", "in_discussion", "quote_sent", "nurturing", "not_interested")
 LOST = ("price", "competitor", "no_budget", "no_response")
@@ -86,7 +86,7 @@ def smtp_inbox():
 
 def build(db_url: str, clock, smtp_url: str, **env) -> Runtime:
     """A runtime on `db_url` with the feedback test spec, inline jobs and the fake clock."""
-    settings = load_settings(test_env(db_url, SMTP_URL=smtp_url, **env))
+    settings = load_settings(deployment_env(db_url, SMTP_URL=smtp_url, **env))
     db = Database(db_url)
     queue = InlineQueue()
     rt = Runtime(settings=settings, db=db, queue=queue, clock=clock, spec=make_spec())
