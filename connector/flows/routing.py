@@ -5,16 +5,10 @@ chooser with its stored state (round-robin cursors, weights) to the kept candida
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from datetime import datetime, time
-from functools import lru_cache
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
 from connector.flows.model import Flow, OfferSpec, RouteSpec
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -89,94 +83,22 @@ class RoutingPlan:
 
 
 class RepBook:
-    """Reps grouped by team once per context, so planning touches only the chosen team."""
+    """Reps indexed once per context by team, territory and product (connector.flows.rep_index), so
+    planning looks only at the reps of the chosen team that could cover the lead."""
 
     def __init__(self, reps: list[RepView]):
+        from connector.flows.rep_index import RepIndex
+
         self.by_id = {r.id: r for r in reps}
         self.by_team: dict[str | None, list[RepView]] = {}
         for rep in reps:
             self.by_team.setdefault(rep.team, []).append(rep)
+        self.index = RepIndex(reps)
 
-
-def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in kilometres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 6371.0 * 2 * math.asin(min(1.0, math.sqrt(a)))
-
-
-@lru_cache(maxsize=512)
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def _local(now: datetime, tz: str, cache: dict) -> tuple[str, time]:
-    key = (tz, now)
-    hit = cache.get(key)
-    if hit is None:
-        zone = _zone(tz) or _zone("UTC")
-        local = now.astimezone(zone)
-        hit = cache[key] = (_DAYS[local.weekday()], local.time())
-    return hit
-
-
-def _in_hours(rep: RepView, now: datetime, cache: dict) -> bool:
-    if not rep.working_hours:
-        return True
-    day, at = _local(now, rep.timezone, cache)
-    span = rep.working_hours.get(day)
-    if not span or len(span) != 2:
-        return False
-    try:
-        return time.fromisoformat(span[0]) <= at < time.fromisoformat(span[1])
-    except (TypeError, ValueError):
-        return False
-
-
-def _absent(rep: RepView, now: datetime) -> bool:
-    if rep.absent_from is None and rep.absent_until is None:
-        return False
-    return (rep.absent_from is None or rep.absent_from <= now) and (rep.absent_until is None or now < rep.absent_until)
-
-
-def _check(rep: RepView, lead: dict, route: RouteSpec, now: datetime, cache: dict) -> tuple[str | None, float | None]:
-    """(reason the rep is passed over or None, distance in km when known)."""
-    distance = None
-    if rep.latitude is not None and lead.get("latitude") is not None and lead.get("longitude") is not None:
-        distance = km(lead["latitude"], lead["longitude"], rep.latitude, rep.longitude or 0.0)
-    if not rep.active:
-        return "inactive", distance
-    for name in route.filters:
-        if name == "territory":
-            country, region, postal = lead.get("country"), lead.get("region"), lead.get("postal_code")
-            if rep.countries and country and country not in rep.countries:
-                return f"territory: does not cover country {country}", distance
-            if rep.regions and region and region not in rep.regions:
-                return f"territory: does not cover region {region}", distance
-            if rep.postal_prefixes and postal and not str(postal).startswith(tuple(rep.postal_prefixes)):
-                return f"territory: does not cover postal code {postal}", distance
-            if rep.radius_km is not None and distance is not None and distance > rep.radius_km:
-                return f"territory: {distance:.0f} km away, radius {rep.radius_km:g} km", distance
-        elif name == "product":
-            product = lead.get("product")
-            if rep.products and product and product not in rep.products:
-                return f"product: does not sell {product}", distance
-        elif name == "capacity":
-            if rep.open_offers >= rep.max_open_offers:
-                return f"capacity: {rep.open_offers}/{rep.max_open_offers} open offers", distance
-            if rep.open_leads >= rep.max_open_leads:
-                return f"capacity: {rep.open_leads}/{rep.max_open_leads} open leads", distance
-        elif name == "absence":
-            if _absent(rep, now):
-                return "absent", distance
-        elif name == "working_hours":
-            if not route.allow_outside_hours and not _in_hours(rep, now, cache):
-                return "outside working hours", distance
-    return None, distance
+    def members(self, team: str, facts: dict, route: RouteSpec) -> list[RepView]:
+        """The team's reps whose territory and product could match (all of them without those filters)."""
+        return self.index.candidates(facts, team=team, territory="territory" in route.filters,
+                                     product="product" in route.filters)
 
 
 def team_for(route: RouteSpec, facts: dict) -> tuple[str | None, str]:
@@ -197,7 +119,10 @@ def plan(flow: Flow, facts: dict, book: RepBook, now: datetime, owner_id: int | 
         return None, ["flow has no route section: nothing to offer"]
     team, why = team_for(route, facts)
     reasons = [f"routing: {why}"]
-    members = list(book.by_team.get(team, ())) if team else []
+    members = book.members(team, facts, route) if team else []
+    outside = len(book.by_team.get(team, ())) - len(members) if team else 0
+    if outside:
+        reasons.append(f"routing: {outside} reps of team {team} do not cover the lead's territory or product")
     use_owner = "account_owner" in route.filters and owner_id is not None
     if use_owner and owner_id in book.by_id and all(r.id != owner_id for r in members):
         members.insert(0, book.by_id[owner_id])
@@ -231,13 +156,3 @@ def _ranked(route: RouteSpec, members: list[RepView], facts: dict, now: datetime
     ranked = rank(members, facts, now, filters=route.filters, chooser=route.chooser,
                   allow_outside_hours=route.allow_outside_hours, account_owner_id=owner_id)
     return tuple(Candidate(r.rep_id, r.kept, r.reason, distance_km(book.by_id[r.rep_id], facts)) for r in ranked)
-
-
-def _chooser_key(chooser: str, rep: RepView, distance: float | None) -> tuple[Any, ...]:
-    if chooser == "nearest":
-        return (distance if distance is not None else float("inf"), rep.id)
-    if chooser == "performance":
-        return (-((rep.win_rate or 0.0) * 0.6 + (rep.acceptance_rate or 0.0) * 0.4), rep.id)
-    if chooser == "weighted":
-        return (-rep.weight, rep.id)
-    return (rep.open_leads, rep.id)
