@@ -29,10 +29,13 @@ OWNER_NAMES = ("owner.hubspot_owner_id", "owner.salesforce_user_id", "owner.emai
 
 
 def adapter(rt, crm: str) -> CrmAdapter:
-    """The runtime's adapter for `crm`, built once from the environment (tests may place their own)."""
+    """The runtime's adapter for `crm`, built once from the environment (tests may place their own);
+    it reads every field the flows' write-back mappings name for that CRM."""
     cache = rt.extras.setdefault("crm", {})
     if crm not in cache:
         cache[crm] = adapter_for(crm, rt.settings.env)
+    mappings = [getattr(flow.crm, crm, None) for flow in rt.spec.flows]
+    cache[crm].track([f.target for m in mappings if m for f in m.fields])
     return cache[crm]
 
 

@@ -52,12 +52,17 @@ class PushResult:
 
 @dataclass(frozen=True)
 class RecordChange:
-    """A record as it now stands in the CRM, with when and by whom it was last changed."""
+    """A record as it now stands in the CRM, with when and by whom it was last changed.
+
+    by_leadwire: True when Leadwire's own integration user made the last change (an echo), False when
+    someone else did, None when the CRM does not say.
+    """
 
     record_id: str
     fields: dict[str, Any]
     modified_at: datetime | None = None
     modified_by: str | None = None
+    by_leadwire: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class CrmAdapter(Protocol):
     def push(self, changes: list[Change]) -> list[PushResult]: ...
     def changes_since(self, cursor: str | None) -> tuple[list[RecordChange], str | None]: ...
     def owners(self) -> list[Owner]: ...
+    def track(self, fields) -> None: ...
 
 
 @dataclass

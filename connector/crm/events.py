@@ -8,6 +8,7 @@ from defusedxml import ElementTree
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from connector.crm.base import RecordChange
 from connector.crm.inbound import take_records
 from connector.store.models import SeenEvent, SyncCursor
 
@@ -59,7 +60,7 @@ def take_hubspot_events(rt, events: list) -> dict[str, int]:
                       and "objectId" in e}
     if contact_events:
         contacts = sync.adapter(rt, "hubspot").read(list(contact_events))
-        records = [(cid, props, _parse(props.get("lastmodifieddate")), contact_events[cid])
+        records = [(RecordChange(cid, props, _parse(props.get("lastmodifieddate"))), contact_events[cid])
                    for cid, props in contacts.items()]
         for key, n in take_records(rt, "hubspot", records).items():
             counts[key] += n
@@ -96,11 +97,11 @@ def parse_outbound(raw: bytes) -> tuple[str, list[tuple[str, dict]]]:
 
 def take_outbound(rt, notifications: list[tuple[str, dict]]) -> dict[str, int]:
     """Outbound-message notifications, deduplicated by Notification Id, applied or captured."""
-    from connector.crm.salesforce import _parse
+    from connector import sync
 
     fresh = _unseen(rt, "sf-outbound", [nid for nid, _ in notifications])
-    records = [(f["Id"], f, _parse(f.get("SystemModstamp") or f.get("LastModifiedDate")), {"notification": nid, **f})
-               for nid, f in notifications if nid in fresh]
+    crm_adapter = sync.adapter(rt, "salesforce")
+    records = [(crm_adapter.record_change(f), {"notification": nid, **f}) for nid, f in notifications if nid in fresh]
     counts = {"events": len(notifications), "duplicates": len(notifications) - len(records)}
     counts.update(take_records(rt, "salesforce", records))
     _mark_seen(rt, "sf-outbound", sorted(fresh))
@@ -116,7 +117,7 @@ def poll(rt, crm: str, now: datetime) -> int:
         cursor = s.get(SyncCursor, name)
         since = cursor.value if cursor else None
     changes, newest = sync.adapter(rt, crm).changes_since(since)
-    take_records(rt, crm, [(c.record_id, c.fields, c.modified_at, {"Id": c.record_id}) for c in changes])
+    take_records(rt, crm, [(c, {"Id": c.record_id}) for c in changes])
     with rt.db.session() as s:
         cursor = s.get(SyncCursor, name) or SyncCursor(name=name)
         cursor.value, cursor.updated_at = newest, now

@@ -76,6 +76,10 @@ class HubSpotAdapter:
             raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set; the HubSpot connector needs a private-app token")
         return cls(token, base_url=env.get("HUBSPOT_API_BASE"), **kwargs)
 
+    def track(self, properties) -> None:
+        """Also read these properties (the mapping's targets) in read() and changes_since()."""
+        self.properties = list(dict.fromkeys((*self.properties, *properties)))
+
     def _call(self, what: str, fn):
         def once():
             try:

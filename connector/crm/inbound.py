@@ -1,7 +1,8 @@
 """Changes from the CRMs: echo suppression, per-field conflict rules, owner/status updates, new records.
 
 A CRM record that matches a lead is compared field by field through the flow's mapping:
-  - equal to what Leadwire last wrote (or to Leadwire's value): an echo or no change, ignored;
+  - unchanged since Leadwire last read the record (leads.crm_seen), or equal to what Leadwire last
+    wrote (or to Leadwire's value): an echo or no change, ignored;
   - otherwise the field's rule decides: crm_wins applies it, leadwire_wins writes ours back,
     newest_wins compares the CRM's modification time with the lead's.
 Applied owner changes set the lead's owner (by the rep's CRM owner id); status changes go to
@@ -20,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from connector import capture, timeline
 from connector.clock import as_utc
-from connector.crm.values import EDITABLE, ID_COLUMN, OWNER_FIELDS, STATUS_FIELDS, lead_value, mapping_for, same
+from connector.crm.base import RecordChange
+from connector.crm.values import (EDITABLE, ID_COLUMN, OWNER_FIELDS, STATUS_FIELDS, lead_value, mapping_for, same,
+                                  wire)
 from connector.store.models import Lead, OutboxItem, Rep
 
 log = logging.getLogger(__name__)
@@ -59,23 +62,32 @@ def _apply(session: Session, rt, crm: str, lead: Lead, name: str, value: Any, no
     return f"{name} is Leadwire's own; not taken from the CRM"
 
 
-def apply_record(session: Session, rt, crm: str, lead: Lead, fields: dict[str, Any],
-                 modified_at: datetime | None, now: datetime) -> dict[str, list[str]]:
+def apply_record(session: Session, rt, crm: str, lead: Lead, change: RecordChange, now: datetime) -> dict[str, list[str]]:
     """Compare a CRM record with its lead and act per field; returns field names by outcome."""
     outcome: dict[str, list[str]] = {"echo": [], "applied": [], "kept": []}
     mapping = mapping_for(rt, lead, crm)
     if mapping is None:
         return outcome
+    fields, modified_at = change.fields, change.modified_at
+    if change.by_leadwire:  # last changed by our own integration user: all of it is our echo
+        outcome["echo"] = [f.target for f in mapping.fields if f.target in fields]
+        lead.crm_seen = {**(lead.crm_seen or {}), crm: {t: wire(fields[t]) for t in outcome["echo"]}}
+        return outcome
     written = last_written(session, crm, lead.id)
+    seen = (lead.crm_seen or {}).get(crm)
     write_back: dict[str, Any] = {}
     for f in mapping.fields:
         if f.target not in fields:
             continue
         theirs = fields[f.target]
+        if seen is not None and f.target in seen and same(theirs, seen[f.target]):
+            continue  # unchanged since we last read this record
         ours = lead_value(session, lead, f.field) if not f.field.startswith("feedback.") else written.get(f.target)
         if (f.target in written and same(theirs, written[f.target])) or same(theirs, ours):
             outcome["echo"].append(f.target)
             continue
+        if seen is None and f.target not in written:
+            continue  # first read of the record: a field we never wrote is taken as the CRM's baseline
         crm_newer = modified_at is not None and as_utc(modified_at) > as_utc(lead.updated_at)
         take = f.conflict == "crm_wins" or (f.conflict == "newest_wins" and crm_newer)
         data = {"crm": crm, "field": f.field, "crm_field": f.target, "crm_value": theirs, "leadwire_value": ours,
@@ -92,6 +104,8 @@ def apply_record(session: Session, rt, crm: str, lead: Lead, fields: dict[str, A
             timeline.record(session, lead.id, "crm.conflict",
                             f"{crm} changed {f.target}; Leadwire's value kept ({f.conflict}) and written back",
                             data, at=now)
+    lead.crm_seen = {**(lead.crm_seen or {}),
+                     crm: {f.target: wire(fields[f.target]) for f in mapping.fields if f.target in fields}}
     if outcome["applied"]:
         lead.updated_at = now
     if write_back:
@@ -120,18 +134,18 @@ def capture_new(rt, crm: str, record_id: str, record: dict, payload: dict) -> bo
     return True
 
 
-def take_records(rt, crm: str, records: list[tuple[str, dict, datetime | None, dict]]) -> dict[str, int]:
-    """Apply (record id, fields, modified at, payload) changes: known leads updated, others captured."""
+def take_records(rt, crm: str, records: list[tuple[RecordChange, dict]]) -> dict[str, int]:
+    """Apply (change, payload) pairs: known leads updated, other records captured as new leads."""
     counts = {"updated": 0, "captured": 0, "echo": 0}
     now = rt.clock.now()
     with rt.db.session() as s:
         unknown = []
-        for record_id, fields, modified_at, payload in records:
-            lead = find_lead(s, crm, record_id)
+        for change, payload in records:
+            lead = find_lead(s, crm, change.record_id)
             if lead is None:
-                unknown.append((record_id, fields, payload))
+                unknown.append((change.record_id, change.fields, payload))
                 continue
-            result = apply_record(s, rt, crm, lead, fields, modified_at, now)
+            result = apply_record(s, rt, crm, lead, change, now)
             counts["updated"] += bool(result["applied"] or result["kept"])
             counts["echo"] += bool(result["echo"]) and not (result["applied"] or result["kept"])
     for record_id, fields, payload in unknown:

@@ -70,6 +70,7 @@ class SalesforceAdapter:
         self.fields = list(dict.fromkeys((*fields, external_id_field)))
         self.slow_down_at = slow_down_at
         self.max_pause = max_pause
+        self._me: str | None = None
 
     @classmethod
     def from_env(cls, env: dict, **kwargs) -> "SalesforceAdapter":
@@ -89,6 +90,22 @@ class SalesforceAdapter:
             raise ConfigError("Salesforce needs SALESFORCE_INSTANCE_URL + SALESFORCE_ACCESS_TOKEN, "
                               "or SALESFORCE_USERNAME + SALESFORCE_PASSWORD (+ SALESFORCE_SECURITY_TOKEN)")
         return cls(sf, external_id_field=env.get("SALESFORCE_EXTERNAL_ID_FIELD", "Leadwire_Id__c"), **kwargs)
+
+    def integration_user(self) -> str:
+        """The Id of the user Leadwire writes as (OAuth userinfo, read once): its changes are echoes."""
+        if self._me is None:
+            self._me = str(self._call("userinfo", lambda: self.sf.oauth2("userinfo"))["user_id"])
+        return self._me
+
+    def record_change(self, fields: dict[str, Any]) -> RecordChange:
+        """A Lead's fields as a RecordChange, marked when Leadwire's own user changed it last."""
+        by = fields.get("LastModifiedById")
+        return RecordChange(fields["Id"], fields, _parse(fields.get("SystemModstamp") or fields.get("LastModifiedDate")),
+                            by, None if not by else by == self.integration_user())
+
+    def track(self, fields) -> None:
+        """Also read these Lead fields (the mapping's targets) in read() and changes_since()."""
+        self.fields = list(dict.fromkeys((*self.fields, *fields)))
 
     def _call(self, what: str, fn):
         def once():
@@ -170,7 +187,7 @@ class SalesforceAdapter:
         """Leads whose SystemModstamp is at or after `cursor`, oldest first, following nextRecordsUrl."""
         where = f" WHERE SystemModstamp >= {cursor}" if cursor else ""
         rows = self._query(f"SELECT {', '.join(self.fields)} FROM Lead{where} ORDER BY SystemModstamp ASC")
-        changes = [RecordChange(r["Id"], r, _parse(r.get("SystemModstamp")), r.get("LastModifiedById")) for r in rows]
+        changes = [self.record_change(r) for r in rows]
         newest = rows[-1]["SystemModstamp"] if rows else cursor
         return changes, newest
 

@@ -127,6 +127,11 @@ def register(app: Flask, state: SandboxState) -> None:
             created = existing is None
             return jsonify({"id": lead["Id"], "success": True, "errors": [], "created": created}), 201 if created else 200
 
+    @app.get("/services/oauth2/userinfo")
+    def sf_userinfo():
+        return jsonify({"user_id": API_USER_ID, "organization_id": "00D000000000001AAA",
+                        "preferred_username": "integration@leadwire.sandbox"}), 200
+
     @app.get(f"{base}/query/")
     def sf_query(version):
         try:

@@ -1,0 +1,139 @@
+"""Changes made in the CRM come back: echo suppression, each conflict rule, owner and status changes."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from connector import sync
+from connector.crm import events
+from connector.store.models import FeedbackResponse, Lead, OutboxItem, Rep, TimelineEvent
+
+
+def synced_lead(runtime, make_leads, **fields) -> tuple[int, str]:
+    (lead_id,) = make_leads(1, **fields)
+    with runtime.db.session() as s:
+        sync.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=("salesforce",))
+    sync.drain(runtime, "salesforce")
+    poll(runtime)  # the echo of our create: Leadwire's baseline of the record
+    with runtime.db.session() as s:
+        return lead_id, s.get(Lead, lead_id).salesforce_id
+
+
+def poll(runtime):
+    return events.poll(runtime, "salesforce", runtime.clock.now())
+
+
+def crm_events(runtime, lead_id):
+    with runtime.db.session() as s:
+        return [(e.kind, e.data) for e in s.scalars(select(TimelineEvent).where(
+            TimelineEvent.lead_id == lead_id, TimelineEvent.kind.like("crm.%")).order_by(TimelineEvent.id))]
+
+
+def pending(runtime):
+    with runtime.db.session() as s:
+        return list(s.scalars(select(OutboxItem).where(OutboxItem.status == "pending")))
+
+
+def test_our_own_writes_do_not_come_back_as_changes(runtime, sandbox, make_leads, rep):
+    (lead_id,) = make_leads(1, owner_rep_id=rep)
+    with runtime.db.session() as s:
+        sync.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=("salesforce",))
+    sync.drain(runtime, "salesforce")
+    assert poll(runtime) == 1  # the record we wrote is read back ...
+    assert crm_events(runtime, lead_id) == [] and pending(runtime) == []  # ... and recognised as our echo
+    with runtime.db.session() as s:
+        assert s.get(Lead, lead_id).crm_seen["salesforce"]["OwnerId"] == sandbox.state.users[0]["Id"]
+    with runtime.db.session() as s:
+        assert s.get(Lead, lead_id).owner_rep_id == rep
+
+
+def test_crm_wins_takes_the_reps_owner_change(runtime, sandbox, make_leads, rep, clock):
+    lead_id, sf_id = synced_lead(runtime, make_leads, owner_rep_id=rep)
+    other = sandbox.state.add_user("omar@example.com", "Omar")
+    with runtime.db.session() as s:
+        s.add(Rep(email="omar@example.com", name="Omar", created_at=clock.now(), salesforce_user_id=other["Id"]))
+    sandbox.salesforce_edit(sf_id, {"OwnerId": other["Id"]})
+    poll(runtime)
+    with runtime.db.session() as s:
+        assert s.get(Rep, s.get(Lead, lead_id).owner_rep_id).name == "Omar"
+    [(kind, data)] = crm_events(runtime, lead_id)
+    assert kind == "crm.change" and data["rule"] == "crm_wins" and data["crm_field"] == "OwnerId"
+    assert pending(runtime) == []
+
+
+def test_leadwire_wins_keeps_our_value_and_writes_it_back(runtime, sandbox, make_leads):
+    lead_id, sf_id = synced_lead(runtime, make_leads)
+    sandbox.salesforce_edit(sf_id, {"Leadwire_Score__c": 5})
+    poll(runtime)
+    with runtime.db.session() as s:
+        assert s.get(Lead, lead_id).score == 50
+    [(kind, data)] = crm_events(runtime, lead_id)
+    assert kind == "crm.conflict" and data["rule"] == "leadwire_wins" and data["crm_value"] == 5
+    [row] = pending(runtime)
+    assert row.fields == {"Leadwire_Score__c": 50}
+    sync.drain(runtime, "salesforce")
+    assert sandbox.state.leads[sf_id]["Leadwire_Score__c"] == 50
+    poll(runtime)  # our corrective write is an echo in turn
+    assert len(crm_events(runtime, lead_id)) == 1 and pending(runtime) == []
+
+
+def test_newest_wins_takes_a_later_crm_edit(runtime, sandbox, make_leads, clock):
+    lead_id, sf_id = synced_lead(runtime, make_leads)
+    clock.advance(minutes=5)
+    sandbox.salesforce_edit(sf_id, {"FirstName": "Patricia"})
+    poll(runtime)
+    with runtime.db.session() as s:
+        assert s.get(Lead, lead_id).first_name == "Patricia"
+    assert crm_events(runtime, lead_id)[0][1]["rule"] == "newest_wins"
+
+
+def test_newest_wins_keeps_a_later_leadwire_change(runtime, sandbox, make_leads, clock):
+    lead_id, sf_id = synced_lead(runtime, make_leads)
+    sandbox.salesforce_edit(sf_id, {"FirstName": "Old"})
+    with runtime.db.session() as s:  # Leadwire changed the lead after the CRM edit, before the poll
+        row = s.get(Lead, lead_id)
+        row.first_name, row.updated_at = "Patty", clock.now() + timedelta(minutes=1)
+    poll(runtime)
+    with runtime.db.session() as s:
+        assert s.get(Lead, lead_id).first_name == "Patty"
+    [(kind, data)] = crm_events(runtime, lead_id)
+    assert kind == "crm.conflict" and data["rule"] == "newest_wins"
+    assert [r.fields for r in pending(runtime)] == [{"FirstName": "Patty"}]
+
+
+def test_crm_wins_takes_an_email_fix(runtime, sandbox, make_leads):
+    lead_id, sf_id = synced_lead(runtime, make_leads)
+    sandbox.salesforce_edit(sf_id, {"Email": "pat.lead@acme.example"})
+    poll(runtime)
+    with runtime.db.session() as s:
+        assert s.get(Lead, lead_id).email == "pat.lead@acme.example"
+
+
+def test_a_status_set_by_the_rep_counts_as_pursuit_feedback(runtime, sandbox, make_leads, rep, clock):
+    lead_id, sf_id = synced_lead(runtime, make_leads, owner_rep_id=rep)
+    clock.advance(hours=1)
+    sandbox.salesforce_edit(sf_id, {"Status": "meeting_set"})
+    poll(runtime)
+    with runtime.db.session() as s:
+        [response] = s.scalars(select(FeedbackResponse).where(FeedbackResponse.lead_id == lead_id)).all()
+    assert (response.via, response.pursuit_status, response.level) == ("crm", "meeting_set", 2)
+    assert not [r for r in pending(runtime) if "Status" in r.fields]  # feedback from the CRM is not echoed back
+
+
+def test_the_poller_step_runs_when_enabled_and_moves_its_watermark(runtime, sandbox, make_leads, clock):
+    from connector.jobs.tick import run_tick
+
+    synced_lead(runtime, make_leads)
+    assert run_tick(runtime)["events.poll_due"] == 0  # off by default
+    runtime.settings.env["SALESFORCE_POLL"] = "1"
+    sandbox.set_faults(query_page_size=200)
+    for i in range(250):
+        sandbox.salesforce_edit(None, {"LastName": f"New{i}", "Company": "Acme", "Email": f"new{i}@acme.example"})
+    before = sandbox.calls("query")
+    clock.advance(minutes=2)
+    assert run_tick(runtime)["events.poll_due"] == 251  # the record at the watermark, then 250 new ones
+    assert sandbox.calls("query") - before == 2  # one query, one nextRecordsUrl page
+    assert run_tick(runtime)["events.poll_due"] == 0  # polled less than a minute ago
+    clock.advance(minutes=2)
+    assert run_tick(runtime)["events.poll_due"] == 1  # only the last record, at the watermark
