@@ -101,7 +101,7 @@ class Lead(Base):
     score_breakdown: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     nurture_stream: Mapped[str | None] = mapped_column(String(64), default=None)
     reject_reason: Mapped[str | None] = mapped_column(String(255), default=None)
-    team: Mapped[str | None] = mapped_column(String(64), default=None)
+    team: Mapped[str | None] = mapped_column(String(64), index=True, default=None)  # analytics filter
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), default=None)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True, default=None)
     owner_rep_id: Mapped[int | None] = mapped_column(ForeignKey("reps.id"), index=True, default=None)
@@ -200,6 +200,11 @@ class FeedbackRequest(Base):
     """A request for pursuit feedback sent to the rep who owns a lead; due_at drives the cadence."""
 
     __tablename__ = "feedback_requests"
+    __table_args__ = (
+        # analytics: "was this lead asked for feedback?" as an index-only merge with leads
+        Index("ix_feedback_requests_sent_lead", "lead_id", sqlite_where=text("sent_at IS NOT NULL"),
+              postgresql_where=text("sent_at IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
@@ -216,6 +221,10 @@ class FeedbackResponse(Base):
     """What a rep reported about a lead: level 1 action, level 2 status, level 3 won/lost."""
 
     __tablename__ = "feedback_responses"
+    __table_args__ = (
+        # analytics: highest level / contact per lead, read in lead order without touching the table
+        Index("ix_feedback_responses_lead_level", "lead_id", "level", postgresql_include=["contacted", "action"]),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
