@@ -60,6 +60,7 @@ def parse_mapping(path: Path, display: str, problems: Problems, env: dict | None
             problems.at(item, "at", "'at' must be first or last")
             continue
         splits.append(SplitRule(str(item.get("from")), (into[0], into[1]), item.get("at", "last")))
+    rules.sort(key=lambda r: r.normalize in _LATER)  # phone and subdivision are read in the lead's country
     return Mapping(display, tuple(rules), tuple(splits))
 
 
@@ -119,7 +120,12 @@ def lookup(payload: Any, path: str) -> Any:
 
 
 def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or value == [] or value == {}
+    if value is None:
+        return True
+    kind = value.__class__
+    if kind is str:
+        return not value or (value[0].isspace() and not value.strip()) or (value[-1].isspace() and not value.strip())
+    return (kind is list or kind is dict) and not value
 
 
 def _raw(rule: FieldRule, payload: dict) -> Any:
@@ -130,7 +136,7 @@ def _raw(rule: FieldRule, payload: dict) -> Any:
         text = rule.sep.join(str(p).strip() for p in parts if not _blank(p) and not isinstance(p, (dict, list)))
         return text or None
     for path in rule.sources:
-        value = lookup(payload, path)
+        value = payload[path] if path in payload else (lookup(payload, path) if "." in path else None)
         if not _blank(value):
             return value
     return None
@@ -206,27 +212,26 @@ def _events(value: Any) -> list[dict]:
     return out
 
 
+_TEXT_NORMALISERS = {
+    "email": lambda text, lead, source: norm.email(text),
+    "phone": lambda text, lead, source: norm.phone(text, lead.get("country") or source.default_country),
+    "country": lambda text, lead, source: norm.country(text),
+    "subdivision": lambda text, lead, source: norm.subdivision(text, lead.get("country") or source.default_country),
+    "domain": lambda text, lead, source: norm.domain(text),
+    "company_domain": lambda text, lead, source: norm.company_domain(text),
+    "title": lambda text, lead, source: norm.title(text),
+    "lower": lambda text, lead, source: text.strip().lower(),
+    "upper": lambda text, lead, source: text.strip().upper(),
+    "strip": lambda text, lead, source: text.strip(),
+}
+
+
 def _normalise(name: str, value: Any, lead: dict, source: SourceSpec) -> Any:
     if name == "events":
         return _events(value)
     if isinstance(value, (dict, list)):
         raise ValueError("must be a single value")
-    text = str(value)
-    if name == "email":
-        return norm.email(text)
-    if name == "phone":
-        return norm.phone(text, lead.get("country") or source.default_country)
-    if name == "country":
-        return norm.country(text)
-    if name == "subdivision":
-        return norm.subdivision(text, lead.get("country") or source.default_country)
-    if name == "domain":
-        return norm.domain(text)
-    if name == "company_domain":
-        return norm.company_domain(text)
-    if name == "title":
-        return norm.title(text)
-    return {"lower": text.strip().lower(), "upper": text.strip().upper(), "strip": text.strip()}[name]
+    return _TEXT_NORMALISERS[name](value if value.__class__ is str else str(value), lead, source)
 
 
 def _value(rule: FieldRule, payload: dict, lead: dict, source: SourceSpec) -> Any:
@@ -283,9 +288,7 @@ def apply(source: SourceSpec, payload: Any) -> dict:
         raise InvalidLead([FieldError("payload", "must be a JSON object")])
     lead: dict[str, Any] = {"attributes": {}}
     errors: dict[str, str] = {}
-    rules = source.mapping.fields
-    ordered = sorted(rules, key=lambda r: r.normalize in _LATER)
-    for rule in ordered:
+    for rule in source.mapping.fields:
         try:
             value = _value(rule, payload, lead, source)
         except (ValueError, TypeError, OverflowError) as exc:
