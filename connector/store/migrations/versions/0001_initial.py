@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 12:31:51.472014
+Create Date: 2026-11-22 12:33:40.548428
 """
 from alembic import op
 import sqlalchemy as sa
@@ -156,6 +156,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('inbox_id', name=op.f('uq_leads_inbox_id'))
     )
     with op.batch_alter_table('leads', schema=None) as batch_op:
+        batch_op.create_index('ix_leads_accepted', ['id'], unique=False, postgresql_include=['status'], postgresql_where=sa.text('accepted_at IS NOT NULL'), sqlite_where=sa.text('accepted_at IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_leads_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_leads_campaign'), ['campaign'], unique=False)
         batch_op.create_index(batch_op.f('ix_leads_captured_at'), ['captured_at'], unique=False)
@@ -354,6 +355,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_leads_captured_at'))
         batch_op.drop_index(batch_op.f('ix_leads_campaign'))
         batch_op.drop_index(batch_op.f('ix_leads_account_id'))
+        batch_op.drop_index('ix_leads_accepted', postgresql_include=['status'], postgresql_where=sa.text('accepted_at IS NOT NULL'), sqlite_where=sa.text('accepted_at IS NOT NULL'))
 
     op.drop_table('leads')
     op.drop_table('accounts')
