@@ -93,6 +93,16 @@ class Filters:
         before = datetime.combine(self.end + timedelta(days=1), time(), timezone.utc) if self.end else None
         return since, before
 
+    @property
+    def on_leads(self) -> bool:
+        """True when a date, source, campaign, flow or team filter is set (rows of other tables then
+        need their lead joined)."""
+        return any(getattr(self, n) is not None for n in ("start", "end", "source", "campaign", "flow", "team"))
+
+    def joined(self, table, lead_id):
+        """`table`, joined to leads on `lead_id` only when a lead filter needs it."""
+        return table.join(LEADS, LEADS.c.id == lead_id) if self.on_leads else table
+
     def lead_where(self, *, people: bool = True) -> list[ColumnElement[bool]]:
         """Conditions on `leads`; with people=False the rep/partner filters are left to the caller."""
         conds: list[ColumnElement[bool]] = []

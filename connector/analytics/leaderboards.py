@@ -1,7 +1,7 @@
 """Rep and partner leaderboards: offers answered, acceptance, response time, leads won and amount."""
 from __future__ import annotations
 
-from sqlalchemy import Connection, case, func, or_, select
+from sqlalchemy import Connection, case, func, select
 
 from connector.analytics.filters import LEADS, OFFERS, REPS, Filters
 from connector.analytics.sql import count_if, seconds_between
@@ -13,46 +13,51 @@ COLUMNS = [Column("offers", "Offers", "int"), Column("accepted", "Accepted", "in
            Column("conversion_rate", "Conversion", "rate"), Column("won_amount", "Won amount", "money")]
 
 
-def _aggregates(conn: Connection, f: Filters, key):
-    """Subqueries keyed by `key` (a reps column): offers under the lead filters, and owned leads."""
+def _per_rep(conn: Connection, f: Filters) -> dict[int, dict]:
+    """rep id -> offers, accepted, answered, response_total (s), leads, won, amount, under the filters.
+
+    Two GROUP BY rep id aggregates (offers by the rep offered to, leads by owner); reps join later.
+    """
     o = OFFERS.c
-    answered = o.status.in_(("accepted", "declined"))
-    response = case((answered & o.responded_at.is_not(None), seconds_between(conn.dialect.name, o.responded_at, o.offered_at)))
-    offers = (select(key.label("key"), func.count().label("offers"),
-                     count_if(o.status == "accepted").label("accepted"), func.avg(response).label("response"))
-              .select_from(OFFERS.join(LEADS, LEADS.c.id == o.lead_id).join(REPS, REPS.c.id == o.rep_id))
-              .where(*f.lead_where(people=False), *f.people_where(o.rep_id)).group_by(key).subquery("o"))
+    answered = o.status.in_(("accepted", "declined")) & o.responded_at.is_not(None)
+    response = case((answered, seconds_between(conn.dialect.name, o.responded_at, o.offered_at)))
+    stats: dict[int, dict] = {}
+    offers = (select(o.rep_id, func.count(), count_if(o.status == "accepted"), count_if(answered), func.sum(response))
+              .select_from(f.joined(OFFERS, o.lead_id)).where(*f.offer_where()).group_by(o.rep_id))
+    for rep, n, acc, ans, total in conn.execute(offers):
+        stats[rep] = {"offers": n, "accepted": acc, "answered": ans, "response_total": float(total or 0)}
     won = LEADS.c.status == "won"
-    leads = (select(key.label("key"), func.count().label("leads"), count_if(won).label("won"),
-                    func.coalesce(func.sum(case((won, LEADS.c.won_amount))), 0.0).label("amount"))
-             .select_from(LEADS.join(REPS, REPS.c.id == LEADS.c.owner_rep_id))
-             .where(*f.lead_where()).group_by(key).subquery("l"))
-    return offers, leads
+    leads = (select(LEADS.c.owner_rep_id, func.count(), count_if(won),
+                    func.coalesce(func.sum(case((won, LEADS.c.won_amount))), 0.0))
+             .where(*f.lead_where(), LEADS.c.owner_rep_id.is_not(None)).group_by(LEADS.c.owner_rep_id))
+    for rep, n, w, amount in conn.execute(leads):
+        stats.setdefault(rep, {"offers": 0, "accepted": 0, "answered": 0, "response_total": 0.0})
+        stats[rep].update(leads=n, won=w, amount=float(amount))
+    return stats
 
 
-def _joined(base, key, offers, leads):
-    return (base.outerjoin(offers, offers.c.key == key).outerjoin(leads, leads.c.key == key),
-            or_(offers.c.key.is_not(None), leads.c.key.is_not(None)))
-
-
-def _row(offers, accepted, response, leads, won, amount) -> dict:
-    offers, accepted, leads, won = (int(x or 0) for x in (offers, accepted, leads, won))
+def _figures(s: dict) -> dict:
+    offers, accepted, leads, won = s["offers"], s["accepted"], s.get("leads", 0), s.get("won", 0)
     return {"offers": offers, "accepted": accepted, "acceptance_rate": rate(accepted, offers),
-            "avg_response_seconds": None if response is None else round(float(response), 1),
-            "leads": leads, "won": won, "conversion_rate": rate(won, leads), "won_amount": round(float(amount or 0), 2)}
+            "avg_response_seconds": round(s["response_total"] / s["answered"], 1) if s["answered"] else None,
+            "leads": leads, "won": won, "conversion_rate": rate(won, leads), "won_amount": round(s.get("amount", 0.0), 2)}
 
 
 def _order(rows: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: (-r["won_amount"], -r["won"], -r["accepted"], r["name"]))
 
 
+def _reps(conn: Connection, ids) -> dict[int, tuple]:
+    return {r[0]: r for r in conn.execute(select(REPS.c.id, REPS.c.name, REPS.c.team, REPS.c.partner)
+                                          .where(REPS.c.id.in_(list(ids))))} if ids else {}
+
+
 def reps(conn: Connection, f: Filters) -> Table:
     """Every rep with offers or owned leads under the filters, best first (won amount, won, accepted)."""
-    offers, leads = _aggregates(conn, f, REPS.c.id)
-    joined, active = _joined(REPS, REPS.c.id, offers, leads)
-    stmt = select(REPS.c.id, REPS.c.name, REPS.c.team, REPS.c.partner, offers.c.offers, offers.c.accepted,
-                  offers.c.response, leads.c.leads, leads.c.won, leads.c.amount).select_from(joined).where(active)
-    rows = [{"rep_id": r[0], "name": r[1], "team": r[2], "partner": r[3], **_row(*r[4:])} for r in conn.execute(stmt)]
+    stats = _per_rep(conn, f)
+    people = _reps(conn, stats)
+    rows = [{"rep_id": rep, "name": people[rep][1], "team": people[rep][2], "partner": people[rep][3], **_figures(s)}
+            for rep, s in stats.items() if rep in people]
     return Table("reps", "Rep leaderboard",
                  [Column("rep_id", "Rep id", "int"), Column("name", "Rep"), Column("team", "Team"),
                   Column("partner", "Partner"), *COLUMNS], _order(rows),
@@ -61,13 +66,19 @@ def reps(conn: Connection, f: Filters) -> Table:
 
 def partners(conn: Connection, f: Filters) -> Table:
     """Partner organisations, over the offers and leads of their reps, best first."""
-    offers, leads = _aggregates(conn, f, REPS.c.partner)
-    names = (select(REPS.c.partner.label("partner"), func.count().label("reps"))
-             .where(REPS.c.partner.is_not(None)).group_by(REPS.c.partner).subquery("p"))
-    joined, active = _joined(names, names.c.partner, offers, leads)
-    stmt = select(names.c.partner, names.c.reps, offers.c.offers, offers.c.accepted, offers.c.response,
-                  leads.c.leads, leads.c.won, leads.c.amount).select_from(joined).where(active)
-    rows = [{"name": r[0], "reps": r[1], **_row(*r[2:])} for r in conn.execute(stmt)]
+    stats = _per_rep(conn, f)
+    people = _reps(conn, stats)
+    sums: dict[str, dict] = {}
+    for rep, s in stats.items():
+        partner = people.get(rep, (None,) * 4)[3]
+        if partner is None:
+            continue
+        into = sums.setdefault(partner, {"reps": 0, "offers": 0, "accepted": 0, "answered": 0, "response_total": 0.0,
+                                         "leads": 0, "won": 0, "amount": 0.0})
+        into["reps"] += 1
+        for key in ("offers", "accepted", "answered", "response_total", "leads", "won", "amount"):
+            into[key] += s.get(key, 0)
+    rows = [{"name": name, "reps": s["reps"], **_figures(s)} for name, s in sums.items()]
     return Table("partners", "Partner leaderboard",
-                 [Column("name", "Partner"), Column("reps", "Reps", "int"), *COLUMNS], _order(rows),
+                 [Column("name", "Partner"), Column("reps", "Reps active", "int"), *COLUMNS], _order(rows),
                  chart={"kind": "bar", "label": "name", "values": ["won_amount"]})

@@ -15,7 +15,7 @@ def offer_rates(conn: Connection, f: Filters) -> Table:
 
     `lost` means another rep accepted a broadcast first; `withdrawn` means the offer was taken back.
     """
-    stmt = (select(OFFERS.c.status, func.count()).select_from(OFFERS.join(LEADS, LEADS.c.id == OFFERS.c.lead_id))
+    stmt = (select(OFFERS.c.status, func.count()).select_from(f.joined(OFFERS, OFFERS.c.lead_id))
             .where(*f.offer_where()).group_by(OFFERS.c.status))
     counts = dict(conn.execute(stmt).all())
     offers = sum(counts.values())

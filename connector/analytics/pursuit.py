@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, case, exists, func, or_, select
 
 from connector.analytics.filters import LEADS, Filters
-from connector.analytics.sql import count_if
+from connector.analytics.sql import count_if, lead_order_plan
 from connector.analytics.table import Column, Table, rate
 from connector.store.models import FeedbackRequest, FeedbackResponse
 
@@ -30,12 +30,13 @@ def feedback_compliance(conn: Connection, f: Filters) -> Table:
     stmt = (select(func.count(), *[count_if(level >= n) for n in LEVELS])
             .select_from(LEADS.outerjoin(fb, fb.c.lead_id == LEADS.c.id))
             .where(*f.lead_where(), LEADS.c.accepted_at.is_not(None), asked))
-    n_asked, *reached = conn.execute(stmt).one()
+    with lead_order_plan(conn):
+        n_asked, *reached = conn.execute(stmt).one()
     rows = [{"level": LEVELS[n], "asked": n_asked, "reported": got, "rate": rate(got, n_asked)}
             for n, got in zip(LEVELS, reached)]
     q = REQUESTS.c
     req = conn.execute(select(count_if(q.sent_at.is_not(None)), count_if(q.answered_at.is_not(None)))
-           .select_from(REQUESTS.join(LEADS, LEADS.c.id == q.lead_id))
+           .select_from(f.joined(REQUESTS, q.lead_id))
            .where(*f.lead_where(people=False), *f.people_where(q.rep_id))).one()
     return Table("feedback_compliance", "Feedback compliance per level",
                  [Column("level", "Level"), Column("asked", "Leads asked", "int"),
@@ -56,7 +57,8 @@ def funnel(conn: Connection, f: Filters) -> Table:
                    count_if(LEADS.c.status == "won"), count_if(LEADS.c.status == "lost"))
             .select_from(LEADS.outerjoin(fb, fb.c.lead_id == LEADS.c.id))
             .where(*f.lead_where(), LEADS.c.accepted_at.is_not(None)))
-    accepted, *stages = conn.execute(stmt).one()
+    with lead_order_plan(conn):
+        accepted, *stages = conn.execute(stmt).one()
     names = ["contacted", "in discussion", "won", "lost"]
     rows = [{"stage": "accepted", "leads": accepted, "rate": rate(accepted, accepted)}]
     rows += [{"stage": s, "leads": n, "rate": rate(n, accepted)} for s, n in zip(names, stages)]

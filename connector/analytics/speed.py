@@ -1,7 +1,7 @@
 """Speed measures: capture → first offer, first offer → accept, capture → close (median and p90)."""
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, true
 
 from connector.analytics.filters import LEADS, Filters
 from connector.analytics.sql import percentiles, seconds_between
@@ -11,21 +11,22 @@ SPEED_COLUMNS = [Column("stage", "Stage"), Column("leads", "Leads", "int"),
                  Column("median_seconds", "Median", "seconds"), Column("p90_seconds", "90th percentile", "seconds")]
 
 
-def _row(conn: Connection, f: Filters, stage: str, later, earlier, *extra) -> dict:
+def _rows(conn: Connection, f: Filters, stages: dict[str, tuple]) -> list[dict]:
+    """Median and p90 in seconds per stage; `stages` maps name -> (later, earlier, condition)."""
     dialect = conn.dialect.name
-    values = select(seconds_between(dialect, later, earlier).label("v")).where(
-        *f.lead_where(), later.is_not(None), earlier.is_not(None), *extra)
-    n, (median, p90) = percentiles(conn, values)
-    return {"stage": stage, "leads": n,
-            "median_seconds": None if median is None else round(median, 1),
-            "p90_seconds": None if p90 is None else round(p90, 1)}
+    found = percentiles(conn, LEADS, f.lead_where(), {
+        name: (seconds_between(dialect, later, earlier), and_(later.is_not(None), earlier.is_not(None), cond))
+        for name, (later, earlier, cond) in stages.items()})
+    return [{"stage": name, "leads": n,
+             "median_seconds": None if median is None else round(median, 1),
+             "p90_seconds": None if p90 is None else round(p90, 1)} for name, (n, (median, p90)) in found.items()]
 
 
 def speed_to_lead(conn: Connection, f: Filters) -> Table:
     """How long a lead waits: capture → first offer, and first offer → a rep accepting it."""
     c = LEADS.c
-    rows = [_row(conn, f, "capture → offer", c.first_offered_at, c.captured_at),
-            _row(conn, f, "offer → accept", c.accepted_at, c.first_offered_at)]
+    rows = _rows(conn, f, {"capture → offer": (c.first_offered_at, c.captured_at, true()),
+                           "offer → accept": (c.accepted_at, c.first_offered_at, true())})
     return Table("speed_to_lead", "Speed to lead", SPEED_COLUMNS, rows,
                  chart={"kind": "bar", "label": "stage", "values": ["median_seconds", "p90_seconds"]})
 
@@ -33,8 +34,8 @@ def speed_to_lead(conn: Connection, f: Filters) -> Table:
 def time_to_close(conn: Connection, f: Filters) -> Table:
     """Capture → close for leads closed won, closed lost, and all closed leads."""
     c = LEADS.c
-    rows = [_row(conn, f, "won", c.closed_at, c.captured_at, c.status == "won"),
-            _row(conn, f, "lost", c.closed_at, c.captured_at, c.status == "lost"),
-            _row(conn, f, "all closed", c.closed_at, c.captured_at)]
+    rows = _rows(conn, f, {"won": (c.closed_at, c.captured_at, c.status == "won"),
+                           "lost": (c.closed_at, c.captured_at, c.status == "lost"),
+                           "all closed": (c.closed_at, c.captured_at, true())})
     return Table("time_to_close", "Time to close (capture → close)", SPEED_COLUMNS, rows,
                  chart={"kind": "bar", "label": "stage", "values": ["median_seconds", "p90_seconds"]})

@@ -2,37 +2,51 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
-from sqlalchemy import Connection, ColumnElement, Float, Select, case, cast, func, select
+from sqlalchemy import Connection, ColumnElement, Date, Select, case, cast, func, select, text
+from sqlalchemy.dialects.postgresql import array
 
 
 def seconds_between(dialect: str, later, earlier) -> ColumnElement[float]:
     """`later - earlier` in seconds as a float expression."""
     if dialect == "postgresql":
-        return cast(func.extract("epoch", later - earlier), Float)
+        return func.date_part("epoch", later - earlier)  # float8 (EXTRACT returns slower numeric)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def utc_day(dialect: str, column) -> ColumnElement[str]:
-    """The UTC calendar day of a timestamp as 'YYYY-MM-DD'."""
+def utc_day(dialect: str, column) -> ColumnElement:
+    """The UTC calendar day of a timestamp (a date on PostgreSQL, 'YYYY-MM-DD' text on SQLite)."""
     if dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+        return cast(func.timezone("UTC", column), Date)
     return func.strftime("%Y-%m-%d", column)
 
 
-def percentiles(conn: Connection, values: Select, ps: Sequence[float] = (0.5, 0.9)) -> tuple[int, list[float | None]]:
-    """(count, [percentile_cont(p) for p in ps]) of the single column `values` selects (NULLs ignored).
+def percentiles(conn: Connection, table, where: list, stages: dict[str, tuple], ps: Sequence[float] = (0.5, 0.9)
+                ) -> dict[str, tuple[int, list[float | None]]]:
+    """Per stage: (count, [percentile_cont(p) for p in ps]) of `value` over rows of `table` under
+    `where` + the stage's `condition`; `stages` maps name -> (value, condition), and the condition
+    must exclude rows whose value is NULL.
 
-    PostgreSQL uses percentile_cont; SQLite picks the neighbouring rows with ORDER BY/LIMIT/OFFSET
-    and interpolates between them exactly as percentile_cont does.
+    PostgreSQL computes every stage in one scan (ordered-set aggregates with FILTER); SQLite picks
+    the neighbouring rows with ORDER BY/LIMIT/OFFSET and interpolates exactly as percentile_cont does.
     """
+    if conn.dialect.name == "postgresql":
+        cols = []
+        for value, cond in stages.values():
+            cols.append(func.count().filter(cond))
+            cols.append(func.percentile_cont(array([float(p) for p in ps])).within_group(value).filter(cond))
+        row = conn.execute(select(*cols).select_from(table).where(*where)).one()
+        return {name: (int(row[2 * i]), list(row[2 * i + 1] or [None for _ in ps]))
+                for i, name in enumerate(stages)}
+    return {name: _sqlite_percentiles(conn, select(value.label("v")).select_from(table).where(*where, cond), ps)
+            for name, (value, cond) in stages.items()}
+
+
+def _sqlite_percentiles(conn: Connection, values: Select, ps: Sequence[float]) -> tuple[int, list[float | None]]:
     sub = values.subquery()
     v = sub.c[0]
-    if conn.dialect.name == "postgresql":
-        cols = [func.count(v)] + [func.percentile_cont(p).within_group(v) for p in ps]
-        row = conn.execute(select(*cols)).one()
-        return int(row[0]), [None if x is None else float(x) for x in row[1:]]
     n = conn.execute(select(func.count(v))).scalar_one()
     if not n:
         return 0, [None for _ in ps]
@@ -52,3 +66,19 @@ def count_if(condition) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+
+
+@contextmanager
+def lead_order_plan(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, steer one query to walk leads and per-lead feedback in lead-id order (merge joins
+    over the feedback indexes) instead of hashing every feedback row in each parallel worker; undone after."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    knobs = ("enable_hashagg", "enable_hashjoin", "max_parallel_workers_per_gather")
+    conn.execute(text("SET LOCAL enable_hashagg = off; SET LOCAL enable_hashjoin = off; "
+                      "SET LOCAL max_parallel_workers_per_gather = 0"))
+    try:
+        yield
+    finally:
+        conn.execute(text("; ".join(f"SET LOCAL {k} TO DEFAULT" for k in knobs)))

@@ -12,7 +12,7 @@ def captured(conn: Connection, f: Filters) -> Table:
     """Leads captured per UTC day, and the total."""
     day = utc_day(conn.dialect.name, LEADS.c.captured_at).label("day")
     stmt = select(day, func.count().label("n")).where(*f.lead_where()).group_by(day).order_by(day)
-    rows = [{"day": d, "leads": n} for d, n in conn.execute(stmt)]
+    rows = [{"day": str(d), "leads": n} for d, n in conn.execute(stmt)]
     return Table("captured", "Leads captured", [Column("day", "Day"), Column("leads", "Leads", "int")], rows,
                  summary={"leads": sum(r["leads"] for r in rows)},
                  chart={"kind": "columns", "label": "day", "values": ["leads"]})
