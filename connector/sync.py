@@ -110,11 +110,12 @@ def _claim(rt, crm: str, limit: int, now: datetime) -> dict[int, list[OutboxItem
 def _changes(rt, crm: str, groups: dict[int, list[OutboxItem]]) -> list[Change]:
     changes = []
     with rt.db.session() as s:
+        leads = {lead.id: lead for lead in s.scalars(select(Lead).where(Lead.id.in_([k for k in groups if k > 0])))}
         for key, rows in groups.items():
             merged: dict = {}
             for row in rows:
                 merged.update(row.fields)
-            lead = s.get(Lead, key) if key > 0 else None
+            lead = leads.get(key)
             record = (crm_id(lead, crm) if lead else None) or rows[-1].record_id
             changes.append(Change(str(key), merged, record_id=record,
                                   external_id=None if record else (external_id(lead, crm) if lead else None)))
@@ -130,12 +131,14 @@ def _backoff(attempts: int, retry_after: float | None) -> timedelta:
 def _record(rt, crm: str, groups: dict[int, list[OutboxItem]], results: list[PushResult], now: datetime,
             report: DrainReport) -> None:
     with rt.db.session() as s:
+        all_ids = [r.id for rows in groups.values() for r in rows]
+        stored = {row.id: row for row in s.scalars(select(OutboxItem).where(OutboxItem.id.in_(all_ids)))}
+        leads = {lead.id: lead for lead in s.scalars(select(Lead).where(Lead.id.in_([k for k in groups if k > 0])))}
         for result in results:
             key = int(result.key)
             ids = [r.id for r in groups[key]]
-            rows = list(s.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids))))
-            lead = s.get(Lead, key) if key > 0 else None
-            for row in rows:
+            lead = leads.get(key)
+            for row in (stored[i] for i in ids):
                 if result.status == "ok":
                     row.status, row.sent_at, row.last_error, row.record_id = "sent", now, None, result.record_id
                 elif result.status == "parked":
