@@ -12,6 +12,8 @@ from connector.analytics.filters import LEADS, REPS
 from connector.analytics.queue import lead_detail, search
 from connector.web.context import current_runtime
 from connector.web.dashboard_charts import fmt, render
+from connector.web.errors import ApiError
+from connector.web.hooks import require_api_key
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates")
 SESSION_KEY = "leadwire_dashboard"
@@ -39,10 +41,12 @@ def logged_in() -> bool:
 
 
 def _bearer_ok() -> bool:
-    header = request.headers.get("Authorization", "")
-    given = header[7:] if header.startswith("Bearer ") else ""
-    key = current_runtime().settings.api_key
-    return bool(key and given) and hmac.compare_digest(given.encode(), key.encode())
+    """True when the request carries the right `Authorization: Bearer <LEADWIRE_API_KEY>`."""
+    try:
+        require_api_key(current_runtime())
+    except ApiError:
+        return False
+    return True
 
 
 @bp.before_request
