@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from connector import sync
 from connector.crm import events
-from connector.store.models import FeedbackResponse, Lead, OutboxItem, Rep, TimelineEvent
+from connector.store.models import FeedbackResponse, InboxItem, Lead, OutboxItem, Rep, TimelineEvent
 
 
 def synced_lead(runtime, make_leads, **fields) -> tuple[int, str]:
@@ -128,12 +128,14 @@ def test_the_poller_step_runs_when_enabled_and_moves_its_watermark(runtime, sand
     assert run_tick(runtime)["events.poll_due"] == 0  # off by default
     runtime.settings.env["SALESFORCE_POLL"] = "1"
     sandbox.set_faults(query_page_size=200)
-    for i in range(250):
+    for i in range(210):
         sandbox.salesforce_edit(None, {"LastName": f"New{i}", "Company": "Acme", "Email": f"new{i}@acme.example"})
     before = sandbox.calls("query")
     clock.advance(minutes=2)
-    assert run_tick(runtime)["events.poll_due"] == 251  # the record at the watermark, then 250 new ones
+    assert run_tick(runtime)["events.poll_due"] == 211  # the record at the watermark, then 210 new ones
     assert sandbox.calls("query") - before == 2  # one query, one nextRecordsUrl page
+    with runtime.db.session() as s:  # records no lead matches are captured through the inbox, once each
+        assert len(s.scalars(select(InboxItem).where(InboxItem.channel == "salesforce")).all()) == 210
     assert run_tick(runtime)["events.poll_due"] == 0  # polled less than a minute ago
     clock.advance(minutes=2)
     assert run_tick(runtime)["events.poll_due"] == 1  # only the last record, at the watermark
