@@ -122,3 +122,18 @@ def rep(runtime, sandbox, clock):
         s.add(r)
         s.flush()
         return r.id
+
+
+@pytest.fixture
+def synced(runtime, make_leads):
+    """A lead written to one CRM through the outbox: returns (lead id, CRM record id)."""
+    from connector import sync
+
+    def make(crm: str, **fields) -> tuple[int, str]:
+        (lead_id,) = make_leads(1, **fields)
+        with runtime.db.session() as s:
+            sync.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=(crm,))
+        sync.drain(runtime, crm)
+        with runtime.db.session() as s:
+            return lead_id, getattr(s.get(Lead, lead_id), f"{crm}_id")
+    return make

@@ -4,7 +4,6 @@ from __future__ import annotations
 import requests
 from sqlalchemy import func, select
 
-from connector import sync
 from connector.crm.sandbox.senders import is_ack
 from connector.store.models import InboxItem, Lead, Rep, SeenEvent
 from tests.crm.conftest import HUBSPOT_SECRET, ORG_ID, OUTBOUND_KEY, PUBLIC_URL
@@ -45,13 +44,8 @@ def test_new_contacts_are_read_in_one_batch_and_captured_once(runtime, sandbox, 
 
 
 def test_an_owner_change_in_hubspot_reaches_the_lead_and_our_echo_does_not(runtime, sandbox, live_server, clock,
-                                                                             make_leads, rep):
-    (lead_id,) = make_leads(1, owner_rep_id=rep)
-    with runtime.db.session() as s:
-        sync.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=("hubspot",))
-    sync.drain(runtime, "hubspot")
-    with runtime.db.session() as s:
-        contact_id = s.get(Lead, lead_id).hubspot_id
+                                                                             synced, rep):
+    lead_id, contact_id = synced("hubspot", owner_rep_id=rep)
     echo = send(sandbox, live_server, [sandbox.contact_event(contact_id, "contact.creation", change_source="INTEGRATION")],
                 clock)
     assert echo.json()["echo"] == 1 and echo.json()["updated"] == 0
@@ -109,15 +103,10 @@ def test_hostile_xml_is_refused(runtime, sandbox, live_server):
     assert answer.status_code == 400 and "EntitiesForbidden" in answer.text
 
 
-def test_a_rep_status_change_by_outbound_message_counts_as_feedback(runtime, sandbox, live_server, make_leads, rep, clock):
+def test_a_rep_status_change_by_outbound_message_counts_as_feedback(runtime, sandbox, live_server, synced, rep, clock):
     from connector.store.models import FeedbackResponse
 
-    (lead_id,) = make_leads(1, owner_rep_id=rep)
-    with runtime.db.session() as s:
-        sync.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=("salesforce",))
-    sync.drain(runtime, "salesforce")
-    with runtime.db.session() as s:
-        sf_id = s.get(Lead, lead_id).salesforce_id
+    lead_id, sf_id = synced("salesforce", owner_rep_id=rep)
     assert is_ack(outbound(sandbox, live_server, sandbox.outbound_message(ORG_ID, [sf_id])))  # our own write: echo
     clock.advance(hours=2)
     sandbox.salesforce_edit(sf_id, {"Status": "demo_done"})

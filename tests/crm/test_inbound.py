@@ -10,14 +10,10 @@ from connector.crm import events
 from connector.store.models import FeedbackResponse, InboxItem, Lead, OutboxItem, Rep, TimelineEvent
 
 
-def synced_lead(runtime, make_leads, **fields) -> tuple[int, str]:
-    (lead_id,) = make_leads(1, **fields)
-    with runtime.db.session() as s:
-        sync.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=("salesforce",))
-    sync.drain(runtime, "salesforce")
+def synced_lead(runtime, synced, **fields) -> tuple[int, str]:
+    lead_id, sf_id = synced("salesforce", **fields)
     poll(runtime)  # the echo of our create: Leadwire's baseline of the record
-    with runtime.db.session() as s:
-        return lead_id, s.get(Lead, lead_id).salesforce_id
+    return lead_id, sf_id
 
 
 def poll(runtime):
@@ -48,8 +44,8 @@ def test_our_own_writes_do_not_come_back_as_changes(runtime, sandbox, make_leads
         assert s.get(Lead, lead_id).owner_rep_id == rep
 
 
-def test_crm_wins_takes_the_reps_owner_change(runtime, sandbox, make_leads, rep, clock):
-    lead_id, sf_id = synced_lead(runtime, make_leads, owner_rep_id=rep)
+def test_crm_wins_takes_the_reps_owner_change(runtime, sandbox, synced, rep, clock):
+    lead_id, sf_id = synced_lead(runtime, synced, owner_rep_id=rep)
     other = sandbox.state.add_user("omar@example.com", "Omar")
     with runtime.db.session() as s:
         s.add(Rep(email="omar@example.com", name="Omar", created_at=clock.now(), salesforce_user_id=other["Id"]))
@@ -62,8 +58,8 @@ def test_crm_wins_takes_the_reps_owner_change(runtime, sandbox, make_leads, rep,
     assert pending(runtime) == []
 
 
-def test_leadwire_wins_keeps_our_value_and_writes_it_back(runtime, sandbox, make_leads):
-    lead_id, sf_id = synced_lead(runtime, make_leads)
+def test_leadwire_wins_keeps_our_value_and_writes_it_back(runtime, sandbox, synced):
+    lead_id, sf_id = synced_lead(runtime, synced)
     sandbox.salesforce_edit(sf_id, {"Leadwire_Score__c": 5})
     poll(runtime)
     with runtime.db.session() as s:
@@ -78,8 +74,8 @@ def test_leadwire_wins_keeps_our_value_and_writes_it_back(runtime, sandbox, make
     assert len(crm_events(runtime, lead_id)) == 1 and pending(runtime) == []
 
 
-def test_newest_wins_takes_a_later_crm_edit(runtime, sandbox, make_leads, clock):
-    lead_id, sf_id = synced_lead(runtime, make_leads)
+def test_newest_wins_takes_a_later_crm_edit(runtime, sandbox, synced, clock):
+    lead_id, sf_id = synced_lead(runtime, synced)
     clock.advance(minutes=5)
     sandbox.salesforce_edit(sf_id, {"FirstName": "Patricia"})
     poll(runtime)
@@ -88,8 +84,8 @@ def test_newest_wins_takes_a_later_crm_edit(runtime, sandbox, make_leads, clock)
     assert crm_events(runtime, lead_id)[0][1]["rule"] == "newest_wins"
 
 
-def test_newest_wins_keeps_a_later_leadwire_change(runtime, sandbox, make_leads, clock):
-    lead_id, sf_id = synced_lead(runtime, make_leads)
+def test_newest_wins_keeps_a_later_leadwire_change(runtime, sandbox, synced, clock):
+    lead_id, sf_id = synced_lead(runtime, synced)
     sandbox.salesforce_edit(sf_id, {"FirstName": "Old"})
     with runtime.db.session() as s:  # Leadwire changed the lead after the CRM edit, before the poll
         row = s.get(Lead, lead_id)
@@ -102,16 +98,16 @@ def test_newest_wins_keeps_a_later_leadwire_change(runtime, sandbox, make_leads,
     assert [r.fields for r in pending(runtime)] == [{"FirstName": "Patty"}]
 
 
-def test_crm_wins_takes_an_email_fix(runtime, sandbox, make_leads):
-    lead_id, sf_id = synced_lead(runtime, make_leads)
+def test_crm_wins_takes_an_email_fix(runtime, sandbox, synced):
+    lead_id, sf_id = synced_lead(runtime, synced)
     sandbox.salesforce_edit(sf_id, {"Email": "pat.lead@acme.example"})
     poll(runtime)
     with runtime.db.session() as s:
         assert s.get(Lead, lead_id).email == "pat.lead@acme.example"
 
 
-def test_a_status_set_by_the_rep_counts_as_pursuit_feedback(runtime, sandbox, make_leads, rep, clock):
-    lead_id, sf_id = synced_lead(runtime, make_leads, owner_rep_id=rep)
+def test_a_status_set_by_the_rep_counts_as_pursuit_feedback(runtime, sandbox, synced, rep, clock):
+    lead_id, sf_id = synced_lead(runtime, synced, owner_rep_id=rep)
     clock.advance(hours=1)
     sandbox.salesforce_edit(sf_id, {"Status": "meeting_set"})
     poll(runtime)
@@ -121,10 +117,10 @@ def test_a_status_set_by_the_rep_counts_as_pursuit_feedback(runtime, sandbox, ma
     assert not [r for r in pending(runtime) if "Status" in r.fields]  # feedback from the CRM is not echoed back
 
 
-def test_the_poller_step_runs_when_enabled_and_moves_its_watermark(runtime, sandbox, make_leads, clock):
+def test_the_poller_step_runs_when_enabled_and_moves_its_watermark(runtime, sandbox, synced, clock):
     from connector.jobs.tick import run_tick
 
-    synced_lead(runtime, make_leads)
+    synced_lead(runtime, synced)
     assert run_tick(runtime)["events.poll_due"] == 0  # off by default
     runtime.settings.env["SALESFORCE_POLL"] = "1"
     sandbox.set_faults(query_page_size=200)

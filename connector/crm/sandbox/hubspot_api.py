@@ -124,66 +124,52 @@ def register(app: Flask, state: SandboxState) -> None:
                                     "not exist. Check that ids are valid.", {"ids": missing})] if missing else []
             return _batch(found, errors, 200)
 
-    @app.post(f"{base}/batch/create")
-    def hs_batch_create():
-        _, inputs, err = _inputs()
-        if err:
-            return err
-        with state.lock:
-            results, errors = [], []
-            for item in inputs:
-                props = item.get("properties") or {}
-                problem = validate(state, props)
-                existing = _find(state, props.get("email"), "email") if props.get("email") else None
-                if problem or existing:
-                    errors.append(_record_error("VALIDATION_ERROR" if problem else "CONFLICT",
-                                                problem or f"Contact already exists. Existing ID: {existing['id']}",
-                                                {"email": [str(props.get("email"))]}))
-                    continue
-                results.append(_view(write_contact(state, None, props), None))
-            return _batch(results, errors, 201)
-
-    @app.post(f"{base}/batch/update")
-    def hs_batch_update():
+    def batch_write(ok_status: int, one):
+        """Run `one(item, data)` per input under the lock; it returns (result, None) or (None, error)."""
         data, inputs, err = _inputs()
         if err:
             return err
         with state.lock:
             results, errors = [], []
             for item in inputs:
-                contact = _find(state, item.get("id"), item.get("idProperty") or data.get("idProperty"))
-                props = item.get("properties") or {}
-                problem = validate(state, props)
-                if contact is None or problem:
-                    errors.append(_record_error(
-                        "OBJECT_NOT_FOUND" if contact is None else "VALIDATION_ERROR",
-                        problem or "Could not get some CONTACT objects, they may be deleted or not exist.",
-                        {"ids": [str(item.get("id"))]}))
-                    continue
-                results.append(_view(write_contact(state, contact, props), None))
-            return _batch(results, errors, 200)
+                result, error = one(item, data)
+                (results.append(result) if error is None else errors.append(error))
+            return _batch(results, errors, ok_status)
 
-    @app.post(f"{base}/batch/upsert")
-    def hs_batch_upsert():
-        _, inputs, err = _inputs()
-        if err:
-            return err
-        with state.lock:
-            results, errors = [], []
-            for item in inputs:
-                id_property = item.get("idProperty") or "hs_object_id"
-                props = dict(item.get("properties") or {})
-                problem = validate(state, props)
-                if problem:
-                    errors.append(_record_error("VALIDATION_ERROR", problem, {"ids": [str(item.get("id"))]}))
-                    continue
-                contact = _find(state, item.get("id"), id_property)
-                new = contact is None
-                if new and id_property != "hs_object_id":
-                    props.setdefault(id_property, item.get("id"))
-                view = _view(write_contact(state, contact, props), None)
-                results.append({**view, "new": new})
-            return _batch(results, errors, 200)
+    def create_one(item, data):
+        props = item.get("properties") or {}
+        problem = validate(state, props)
+        existing = _find(state, props.get("email"), "email") if props.get("email") else None
+        if problem or existing:
+            return None, _record_error("VALIDATION_ERROR" if problem else "CONFLICT",
+                                       problem or f"Contact already exists. Existing ID: {existing['id']}",
+                                       {"email": [str(props.get("email"))]})
+        return _view(write_contact(state, None, props), None), None
+
+    def update_one(item, data):
+        contact = _find(state, item.get("id"), item.get("idProperty") or data.get("idProperty"))
+        props = item.get("properties") or {}
+        problem = validate(state, props)
+        if contact is None or problem:
+            return None, _record_error("OBJECT_NOT_FOUND" if contact is None else "VALIDATION_ERROR",
+                                       problem or "Could not get some CONTACT objects, they may be deleted or not exist.",
+                                       {"ids": [str(item.get("id"))]})
+        return _view(write_contact(state, contact, props), None), None
+
+    def upsert_one(item, data):
+        id_property = item.get("idProperty") or "hs_object_id"
+        props = dict(item.get("properties") or {})
+        problem = validate(state, props)
+        if problem:
+            return None, _record_error("VALIDATION_ERROR", problem, {"ids": [str(item.get("id"))]})
+        contact = _find(state, item.get("id"), id_property)
+        if contact is None and id_property != "hs_object_id":
+            props.setdefault(id_property, item.get("id"))
+        return {**_view(write_contact(state, contact, props), None), "new": contact is None}, None
+
+    app.add_url_rule(f"{base}/batch/create", "hs_batch_create", lambda: batch_write(201, create_one), methods=["POST"])
+    app.add_url_rule(f"{base}/batch/update", "hs_batch_update", lambda: batch_write(200, update_one), methods=["POST"])
+    app.add_url_rule(f"{base}/batch/upsert", "hs_batch_upsert", lambda: batch_write(200, upsert_one), methods=["POST"])
 
     @app.post(f"{base}/search")
     def hs_search():
