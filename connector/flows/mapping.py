@@ -234,13 +234,18 @@ def _normalise(name: str, value: Any, lead: dict, source: SourceSpec) -> Any:
     return _TEXT_NORMALISERS[name](value if value.__class__ is str else str(value), lead, source)
 
 
+_FLOATS = frozenset({"latitude", "longitude"})
+_SCALAR_TARGETS = frozenset(TARGETS)
+
+
 def _value(rule: FieldRule, payload: dict, lead: dict, source: SourceSpec) -> Any:
     value = _raw(rule, payload)
     if _blank(value):
         value = rule.default
-    if _blank(value):
-        return _MISSING
-    if rule.value_map is not None and not isinstance(value, (dict, list)):
+        if _blank(value):
+            return _MISSING
+    kind = value.__class__
+    if rule.value_map is not None and kind is not dict and kind is not list:
         key = str(value).casefold().strip()
         if key in rule.value_map:
             value = rule.value_map[key]
@@ -252,17 +257,19 @@ def _value(rule: FieldRule, payload: dict, lead: dict, source: SourceSpec) -> An
         value = _coerce(value, rule.type)
     if rule.normalize:
         value = _normalise(rule.normalize, value, lead, source)
-    elif not rule.type and isinstance(value, str):
+    elif not rule.type and value.__class__ is str:
         value = value.strip()
     if value is None:
         return _MISSING
-    limit = MAX_LEN.get(rule.target)
-    if limit and isinstance(value, str) and len(value) > limit:
-        raise ValueError(f"is longer than {limit} characters")
-    if rule.target in ("latitude", "longitude") and not isinstance(value, float):
-        value = _coerce(value, "float")
-    if rule.target in TARGETS and isinstance(value, (dict, list)):
+    kind = value.__class__
+    if kind is str:
+        limit = MAX_LEN.get(rule.target)
+        if limit and len(value) > limit:
+            raise ValueError(f"is longer than {limit} characters")
+    elif (kind is dict or kind is list) and rule.target in _SCALAR_TARGETS:
         raise ValueError("must be a single value")
+    if rule.target in _FLOATS and kind is not float:
+        value = _coerce(value, "float")
     return value
 
 

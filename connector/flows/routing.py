@@ -94,11 +94,20 @@ class RepBook:
         for rep in reps:
             self.by_team.setdefault(rep.team, []).append(rep)
         self.index = RepIndex(reps)
+        self._memo: dict[tuple, list[RepView]] = {}
 
     def members(self, team: str, facts: dict, route: RouteSpec) -> list[RepView]:
-        """The team's reps whose territory and product could match (all of them without those filters)."""
-        return self.index.candidates(facts, team=team, territory="territory" in route.filters,
-                                     product="product" in route.filters)
+        """The team's reps whose territory and product could match (all of them without those filters);
+        memoised per team, territory keys and product, which repeat from lead to lead."""
+        territory, product = "territory" in route.filters, "product" in route.filters
+        if facts.get("latitude") is not None:
+            return self.index.candidates(facts, team=team, territory=territory, product=product)
+        postal = (facts.get("postal_code") or "").replace(" ", "").upper()[:2]
+        key = (team, territory, product, facts.get("country"), facts.get("region"), postal, facts.get("product"))
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self.index.candidates(facts, team=team, territory=territory, product=product)
+        return found
 
 
 def team_for(route: RouteSpec, facts: dict) -> tuple[str | None, str]:
@@ -155,4 +164,6 @@ def _ranked(route: RouteSpec, members: list[RepView], facts: dict, now: datetime
 
     ranked = rank(members, facts, now, filters=route.filters, chooser=route.chooser,
                   allow_outside_hours=route.allow_outside_hours, account_owner_id=owner_id)
-    return tuple(Candidate(r.rep_id, r.kept, r.reason, distance_km(book.by_id[r.rep_id], facts)) for r in ranked)
+    located = facts.get("latitude") is not None and facts.get("longitude") is not None
+    return tuple(Candidate(r.rep_id, r.kept, r.reason, distance_km(book.by_id[r.rep_id], facts) if located else None)
+                 for r in ranked)
