@@ -117,9 +117,17 @@ def _changes(rt, crm: str, groups: dict[int, list[OutboxItem]]) -> list[Change]:
                 merged.update(row.fields)
             lead = leads.get(key)
             record = (crm_id(lead, crm) if lead else None) or rows[-1].record_id
-            changes.append(Change(str(key), merged, record_id=record,
-                                  external_id=None if record else (external_id(lead, crm) if lead else None)))
+            match = None if record else (external_id(lead, crm) if lead else None)
+            if record or match:
+                changes.append(Change(str(key), merged, record_id=record, external_id=match))
     return changes
+
+
+def _unwritable(groups: dict[int, list[OutboxItem]], changes: list[Change]) -> list[PushResult]:
+    """Parked results for records with neither a CRM id nor an upsert key (e.g. the e-mail was removed)."""
+    keys = {c.key for c in changes}
+    return [PushResult(str(k), "parked", message="no CRM id and nothing to match the record by (e-mail)")
+            for k in groups if str(k) not in keys]
 
 
 def _backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -169,8 +177,9 @@ def drain(rt, crm: str, *, now: datetime | None = None, max_batches: int | None 
         if not groups:
             break
         report.batches += 1
+        changes = _changes(rt, crm, groups)
         try:
-            results = crm_adapter.push(_changes(rt, crm, groups))
+            results = (crm_adapter.push(changes) if changes else []) + _unwritable(groups, changes)
         except CrmAuthError as exc:
             _record(rt, crm, groups, [PushResult(str(k), "retry", message=str(exc), retry_after=LEASE.total_seconds())
                                       for k in groups], now, report)

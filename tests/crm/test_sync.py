@@ -151,3 +151,14 @@ def test_the_tick_queues_drains_for_due_rows(runtime, sandbox, make_leads):
     done = run_tick(runtime)
     assert done["sync.drain_due"] == 4
     assert len(sandbox.state.leads) == 2 and len(sandbox.state.contacts) == 2
+
+
+def test_a_record_with_nothing_to_match_it_by_is_parked_not_stuck(runtime, sandbox, make_leads):
+    ids = make_leads(2)
+    enqueue(runtime, ids, crms=("hubspot",))
+    with runtime.db.session() as s:
+        s.get(Lead, ids[0]).email = None  # removed before the drain: HubSpot upserts by e-mail
+    report = sync.drain(runtime, "hubspot")
+    assert (report.sent, report.parked) == (1, 1)
+    (parked,) = outbox(runtime, status="parked")
+    assert parked.lead_id == ids[0] and "nothing to match" in parked.last_error
