@@ -37,7 +37,7 @@ class gunicorn:
             try:
                 requests.get(f"{url}/healthz", timeout=1)
                 return url
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still booting (slow under load)
                 time.sleep(0.1)
         raise RuntimeError(f"gunicorn {self.app} did not start")
 

@@ -108,7 +108,8 @@ def advance(session: Session, rt, lead: Lead, now: datetime) -> list[Offer]:
     """Offer the lead to the next candidate(s) per its plan; escalate when none is left."""
     plan = dict(lead.offer_plan or {})
     cands, pos = list(plan.get("candidates", [])), int(plan.get("next", 0))
-    made = session.scalar(select(func.count()).select_from(Offer).where(Offer.lead_id == lead.id))
+    first = int(plan.get("round", 0)) == 0  # just routed: the engine checked eligibility a moment ago
+    made = 0 if first else session.scalar(select(func.count()).select_from(Offer).where(Offer.lead_id == lead.id))
     budget = (plan.get("max_offers") or len(cands)) - made
     mode = plan.get("mode", "sequential")
     broadcast = mode == "broadcast" or (mode == "sequential_then_broadcast"
@@ -118,7 +119,7 @@ def advance(session: Session, rt, lead: Lead, now: datetime) -> list[Offer]:
     while pos < len(cands) and budget - len(chosen) > 0 and (broadcast or not chosen):
         rep = session.get(Rep, cands[pos])
         pos += 1
-        why = _eligible_now(session, rep, now)
+        why = None if first and rep is not None else _eligible_now(session, rep, now)
         (skipped.append({"rep_id": cands[pos - 1], "reason": why}) if why else chosen.append(rep))
     plan["next"] = pos
     if not chosen:

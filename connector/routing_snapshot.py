@@ -14,6 +14,7 @@ from connector.flows.rep_index import RepIndex
 from connector.store.models import Lead, Offer, Rep
 
 STATS_WINDOW = timedelta(days=90)
+RATES_TTL = timedelta(minutes=5)
 STATIC = ("id", "email", "name", "team", "partner", "manager_email", "salesforce_user_id", "hubspot_owner_id",
           "latitude", "longitude", "radius_km", "preferred", "weight", "max_open_offers", "max_open_leads",
           "timezone", "working_hours", "absent_from", "absent_until", "active", "created_at")
@@ -28,6 +29,7 @@ class _Cached:
 
 
 _cache: dict[str, _Cached] = {}
+_rates_cache: dict[str, tuple[datetime, dict]] = {}
 _lock = threading.Lock()
 
 
@@ -59,10 +61,34 @@ def _counts(session: Session, stmt) -> dict[int, int]:
     return {rid: n for rid, n in session.execute(stmt) if rid is not None}
 
 
+def _rates(session: Session, now: datetime, window: timedelta) -> dict[int, tuple[float | None, float | None]]:
+    """(acceptance rate, win rate) per rep over `window`, cached per database for RATES_TTL: the
+    aggregates scan the window's offers and closed leads, and rates need not be up to the second."""
+    key = str(session.bind.url)
+    with _lock:
+        hit = _rates_cache.get(key)
+    if hit and timedelta(0) <= now - hit[0] < RATES_TTL:
+        return hit[1]
+    since = now - window
+    offered = {r: (a, n) for r, a, n in session.execute(select(
+        Offer.rep_id, func.sum(case((Offer.status == "accepted", 1), else_=0)), func.count())
+        .where(Offer.offered_at >= since, Offer.status.in_(("accepted", "declined", "expired")))
+        .group_by(Offer.rep_id))}
+    closed = {r: (w, n) for r, w, n in session.execute(select(
+        Lead.owner_rep_id, func.sum(case((Lead.status == "won", 1), else_=0)), func.count())
+        .where(Lead.closed_at >= since, Lead.status.in_(("won", "lost"))).group_by(Lead.owner_rep_id))}
+    rates = {rid: ((offered[rid][0] / offered[rid][1]) if rid in offered else None,
+                   (closed[rid][0] / closed[rid][1]) if rid in closed else None)
+             for rid in set(offered) | set(closed) if rid is not None}
+    with _lock:
+        _rates_cache[key] = (now, rates)
+    return rates
+
+
 def load_and_stats(session: Session, rep_ids: Iterable[int] | None, now: datetime,
                    window: timedelta = STATS_WINDOW) -> dict[int, dict]:
-    """Per rep: open_offers, open_leads, acceptance_rate (accepted / answered-or-expired offers) and
-    win_rate (won / closed leads) over `window`; limited to `rep_ids` when given."""
+    """Per rep: open_offers and open_leads (now), acceptance_rate (accepted / answered-or-expired offers)
+    and win_rate (won / closed leads) over `window`; limited to `rep_ids` when given."""
     ids = None if rep_ids is None else list(rep_ids)
 
     def only(col, stmt):
@@ -72,20 +98,12 @@ def load_and_stats(session: Session, rep_ids: Iterable[int] | None, now: datetim
         Offer.status == "pending").group_by(Offer.rep_id)))
     owned = _counts(session, only(Lead.owner_rep_id, select(Lead.owner_rep_id, func.count()).where(
         Lead.status == "accepted").group_by(Lead.owner_rep_id)))
-    since = now - window
-    offered = {r: (a, n) for r, a, n in session.execute(only(Offer.rep_id, select(
-        Offer.rep_id, func.sum(case((Offer.status == "accepted", 1), else_=0)), func.count())
-        .where(Offer.offered_at >= since, Offer.status.in_(("accepted", "declined", "expired")))
-        .group_by(Offer.rep_id)))}
-    closed = {r: (w, n) for r, w, n in session.execute(only(Lead.owner_rep_id, select(
-        Lead.owner_rep_id, func.sum(case((Lead.status == "won", 1), else_=0)), func.count())
-        .where(Lead.closed_at >= since, Lead.status.in_(("won", "lost"))).group_by(Lead.owner_rep_id)))}
+    rates = _rates(session, now, window)
     out: dict[int, dict] = {}
-    for rid in set(pending) | set(owned) | set(offered) | set(closed):
-        acc, won = offered.get(rid), closed.get(rid)
+    for rid in set(pending) | set(owned) | set(rates):
+        acc, win = rates.get(rid, (None, None))
         out[rid] = {"open_offers": pending.get(rid, 0), "open_leads": owned.get(rid, 0),
-                    "acceptance_rate": (acc[0] / acc[1]) if acc and acc[1] else None,
-                    "win_rate": (won[0] / won[1]) if won and won[1] else None}
+                    "acceptance_rate": acc, "win_rate": win}
     return out
 
 

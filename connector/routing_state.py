@@ -25,12 +25,17 @@ def _insert(session: Session):
 
 
 def lock_cursor(session: Session, pool: str) -> RoutingCursor:
-    """The pool's cursor row, created if new, locked until the caller's transaction ends."""
+    """The pool's cursor row, created if new, locked until the caller's transaction ends.
+
+    One statement: INSERT ... ON CONFLICT DO UPDATE takes the row lock (PostgreSQL) or the write lock
+    (SQLite) and returns the row as it is now, after any concurrent transaction committed.
+    """
     insert = _insert(session)
-    session.execute(insert(RoutingCursor).values(pool=pool, counter=0).on_conflict_do_nothing())
-    return session.scalars(
-        select(RoutingCursor).where(RoutingCursor.pool == pool).with_for_update()
-        .execution_options(populate_existing=True)).one()
+    stmt = insert(RoutingCursor).values(pool=pool, counter=0)
+    stmt = stmt.on_conflict_do_update(index_elements=[RoutingCursor.pool],
+                                      set_={"counter": stmt.excluded.counter + RoutingCursor.counter})
+    return session.scalars(select(RoutingCursor).from_statement(stmt.returning(RoutingCursor))
+                           .execution_options(populate_existing=True)).one()
 
 
 def next_round_robin(session: Session, pool: str, rep_ids: Sequence[int]) -> list[int]:

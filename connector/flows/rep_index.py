@@ -9,6 +9,7 @@ from typing import Any, Iterable
 from connector.flows.routing_strategies import field
 
 CELL_DEG = 1.0  # geo grid: 1 degree cells (~111 km north-south)
+PREFIX_KEY = 3  # postal prefixes are indexed by (country, their first 3 characters)
 ANY = "*"
 
 
@@ -27,11 +28,12 @@ def _cells_within(lat: float, lon: float, radius_km: float) -> Iterable[tuple[in
 
 
 class RepIndex:
-    """Reps keyed by (team, territory key) and product.
+    """Reps keyed by (team, territory key); the product is checked on the narrowed set.
 
     `candidates(lead, team=..., territory=True, product=True)` returns a superset of the reps whose
     territory and product could match — the exact rules still run on each (routing_strategies).
-    Territory keys: "c:US", "r:US-CA", "p:94" (first two characters of a postal prefix), "g:lat,lon"
+    Territory keys: "c:US", "r:US-CA", "p:US:941" / "p::94" (country scope and up to 3 characters of a
+    postal prefix), "g:lat,lon"
     grid cells under a radius, and "*" for reps without a territory.
     """
 
@@ -40,26 +42,19 @@ class RepIndex:
         self.by_id = {field(r, "id"): r for r in self.reps}
         self._terr: dict[tuple[str | None, str], list[Any]] = defaultdict(list)
         self._by_team: dict[str | None, list[Any]] = defaultdict(list)
-        self._products: dict[str, set[int]] = defaultdict(set)
-        self._generalists: set[int] = set()
         for rep in self.reps:
             team = field(rep, "team")
             self._by_team[team].append(rep)
             for key in self._territory_keys(rep):
                 self._terr[(team, key)].append(rep)
-            products = field(rep, "products") or []
-            if not products:
-                self._generalists.add(field(rep, "id"))
-            for product in products:
-                self._products[product].add(field(rep, "id"))
 
     @staticmethod
     def _territory_keys(rep: Any) -> set[str]:
         keys = {f"c:{c.upper()}" for c in field(rep, "countries") or []}
         keys |= {f"r:{r.upper()}" for r in field(rep, "regions") or []}
         for prefix in field(rep, "postal_prefixes") or []:
-            digits = str(prefix).upper().rpartition(":")[2].replace(" ", "")
-            keys.add(f"p:{digits[:2]}" if len(digits) >= 2 else ANY)
+            scope, _, digits = str(prefix).upper().replace(" ", "").rpartition(":")
+            keys.add(f"p:{scope}:{digits[:PREFIX_KEY]}" if digits else ANY)
         lat, lon, radius = field(rep, "latitude"), field(rep, "longitude"), field(rep, "radius_km")
         if radius and lat is not None and lon is not None:
             keys |= {f"g:{la},{lo}" for la, lo in _cells_within(lat, lon, radius)}
@@ -88,8 +83,7 @@ class RepIndex:
             pool = list(seen.values())
         wanted = field(lead, "product")
         if product and wanted:
-            ok = self._products.get(wanted, set()) | self._generalists
-            pool = [r for r in pool if field(r, "id") in ok]
+            pool = [r for r in pool if not field(r, "products") or wanted in field(r, "products")]
         return sorted(pool, key=lambda r: field(r, "id"))
 
     @staticmethod
@@ -105,8 +99,9 @@ class RepIndex:
         if field(lead, "region"):
             keys.append(f"r:{field(lead, 'region').upper()}")
         postal = (field(lead, "postal_code") or "").replace(" ", "").upper()
-        if len(postal) >= 2:
-            keys.append(f"p:{postal[:2]}")
+        country = (field(lead, "country") or "").upper()
+        for k in range(1, min(PREFIX_KEY, len(postal)) + 1):
+            keys += [f"p:{country}:{postal[:k]}", f"p::{postal[:k]}"] if country else [f"p::{postal[:k]}"]
         lat, lon = field(lead, "latitude"), field(lead, "longitude")
         if lat is not None and lon is not None:
             la, lo = _cell(lat, lon)

@@ -113,3 +113,34 @@ def test_the_same_offer_clicked_many_times_at_once_is_accepted_once(make_runtime
     for t in threads:
         t.join(60)
     assert Counter(answers) == {"accepted": 1, "answered": 7}
+
+
+def test_rep_load_and_performance_come_from_offers_and_closed_leads(make_runtime, pg_url, clock):
+    from datetime import timedelta
+
+    from connector.routing_snapshot import load_and_stats
+    from connector.store.models import Lead, Offer
+
+    rt = make_runtime(pg_url, LEADWIRE_FLOWS=str(DATA / "flows.yaml"))
+    ids = add_reps(rt, *PARTNERS[:2])
+    a, b = ids["p0@partner0.example"], ids["p1@partner1.example"]
+    now = clock.now()
+    with rt.db.session() as s:
+        def lead(status, owner=None, closed=None):
+            row = Lead(source="api", status=status, owner_rep_id=owner, closed_at=closed, captured_at=now,
+                       updated_at=now)
+            s.add(row)
+            s.flush()
+            return row.id
+        lead("won", a, now - timedelta(days=3))
+        lead("lost", a, now - timedelta(days=2))
+        lead("won", a, now - timedelta(days=200))          # outside the 90-day window
+        lead("accepted", b)
+        for status, rep, age in (("accepted", a, 1), ("declined", a, 1), ("expired", a, 1), ("accepted", a, 1),
+                                 ("pending", b, 0), ("pending", b, 0), ("accepted", b, 400)):
+            s.add(Offer(lead_id=lead("offered"), rep_id=rep, mode="exclusive", status=status, offered_at=now - timedelta(days=age),
+                        expires_at=now + timedelta(minutes=5)))
+    with rt.db.session() as s:
+        stats = load_and_stats(s, None, now)
+    assert stats[a] == {"open_offers": 0, "open_leads": 0, "acceptance_rate": 0.5, "win_rate": 0.5}
+    assert stats[b] == {"open_offers": 2, "open_leads": 1, "acceptance_rate": None, "win_rate": None}
