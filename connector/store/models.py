@@ -125,6 +125,7 @@ class TimelineEvent(Base):
     """One thing that happened to a lead, with the reasons behind it."""
 
     __tablename__ = "timeline"
+    __table_args__ = (Index("ix_timeline_kind_at", "kind", "at"),)  # analytics: e.g. merged duplicates by time
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)

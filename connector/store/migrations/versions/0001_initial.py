@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 12:33:40.548428
+Create Date: 2026-11-22 12:43:31.027439
 """
 from alembic import op
 import sqlalchemy as sa
@@ -268,6 +268,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_timeline'))
     )
     with op.batch_alter_table('timeline', schema=None) as batch_op:
+        batch_op.create_index('ix_timeline_kind_at', ['kind', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_timeline_lead_id'), ['lead_id'], unique=False)
 
     op.create_table('feedback_responses',
@@ -310,6 +311,7 @@ def downgrade() -> None:
     op.drop_table('feedback_responses')
     with op.batch_alter_table('timeline', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_timeline_lead_id'))
+        batch_op.drop_index('ix_timeline_kind_at')
 
     op.drop_table('timeline')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
