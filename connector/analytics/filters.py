@@ -103,14 +103,15 @@ class Filters:
         """`table`, joined to leads on `lead_id` only when a lead filter needs it."""
         return table.join(LEADS, LEADS.c.id == lead_id) if self.on_leads else table
 
-    def lead_where(self, *, people: bool = True) -> list[ColumnElement[bool]]:
-        """Conditions on `leads`; with people=False the rep/partner filters are left to the caller."""
+    def lead_where(self, *, people: bool = True, when=LEADS.c.captured_at) -> list[ColumnElement[bool]]:
+        """Conditions on `leads`; with people=False the rep/partner filters are left to the caller.
+        The date range applies to `when` (default: the lead's capture time)."""
         conds: list[ColumnElement[bool]] = []
         since, before = self.window()
         if since is not None:
-            conds.append(LEADS.c.captured_at >= since)
+            conds.append(when >= since)
         if before is not None:
-            conds.append(LEADS.c.captured_at < before)
+            conds.append(when < before)
         for name in ("source", "campaign", "flow", "team"):
             value = getattr(self, name)
             if value is not None:

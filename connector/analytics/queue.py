@@ -8,9 +8,8 @@ from sqlalchemy import Connection, func, or_, select
 from connector.analytics.filters import LEADS, REPS, Filters
 from connector.analytics.table import Column, Table
 from connector.errors import NotFound
-from connector.store.models import TimelineEvent
+from connector.analytics.volume import TIMELINE
 
-TIMELINE = TimelineEvent.__table__
 OPEN_WAIT = ("new", "escalated", "accepted")  # routed leads in these states with no owner need a person
 LIST_COLUMNS = [Column("id", "Lead", "int"), Column("captured_at", "Captured", "datetime"), Column("name", "Name"),
                 Column("email", "E-mail"), Column("company", "Company"), Column("source", "Source"),

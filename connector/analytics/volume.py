@@ -6,6 +6,9 @@ from sqlalchemy import Connection, func, select
 from connector.analytics.filters import LEADS, Filters
 from connector.analytics.sql import count_if, utc_day
 from connector.analytics.table import Column, Table, rate
+from connector.store.models import TimelineEvent
+
+TIMELINE = TimelineEvent.__table__
 
 
 def captured(conn: Connection, f: Filters) -> Table:
@@ -33,17 +36,30 @@ def rejected(conn: Connection, f: Filters) -> Table:
 
 
 def duplicates(conn: Connection, f: Filters) -> Table:
-    """Duplicates (leads matched to an earlier lead) by source, with the duplicate rate."""
+    """Duplicates by source: stored leads linked to an earlier lead, and repeat submissions merged into
+    an existing lead (its timeline's `duplicate` events, dated by when they arrived).
+
+    duplicate rate = (linked + merged) / submissions, where submissions = leads stored + merged.
+    """
     is_dup = (LEADS.c.duplicate_of_id.is_not(None)) | (LEADS.c.outcome == "duplicate")
-    stmt = (select(LEADS.c.source, func.count().label("n"), count_if(is_dup).label("d"))
-            .where(*f.lead_where()).group_by(LEADS.c.source).order_by(LEADS.c.source))
-    rows = [{"source": s, "leads": n, "duplicates": d, "duplicate_rate": rate(d, n)} for s, n, d in conn.execute(stmt)]
-    total, dups = sum(r["leads"] for r in rows), sum(r["duplicates"] for r in rows)
+    stmt = (select(LEADS.c.source, func.count(), count_if(is_dup)).where(*f.lead_where()).group_by(LEADS.c.source))
+    per: dict[str, dict] = {s: {"source": s, "leads": n, "linked": d, "merged": 0} for s, n, d in conn.execute(stmt)}
+    t = TIMELINE.c
+    merged = (select(LEADS.c.source, func.count()).select_from(TIMELINE.join(LEADS, LEADS.c.id == t.lead_id))
+              .where(t.kind == "duplicate", *f.lead_where(when=t.at)).group_by(LEADS.c.source))
+    for source, n in conn.execute(merged):
+        per.setdefault(source, {"source": source, "leads": 0, "linked": 0, "merged": 0})["merged"] = n
+    rows = [per[s] for s in sorted(per)]
+    for r in rows:
+        r["duplicate_rate"] = rate(r["linked"] + r["merged"], r["leads"] + r["merged"])
+    leads, linked, n_merged = (sum(r[k] for r in rows) for k in ("leads", "linked", "merged"))
     return Table("duplicates", "Duplicates by source",
-                 [Column("source", "Source"), Column("leads", "Leads", "int"), Column("duplicates", "Duplicates", "int"),
+                 [Column("source", "Source"), Column("leads", "Leads stored", "int"),
+                  Column("linked", "Linked duplicates", "int"), Column("merged", "Merged repeats", "int"),
                   Column("duplicate_rate", "Duplicate rate", "rate")],
-                 rows, summary={"leads": total, "duplicates": dups, "duplicate_rate": rate(dups, total)},
-                 chart={"kind": "bar", "label": "source", "values": ["duplicates"]})
+                 rows, summary={"leads": leads, "duplicates": linked + n_merged,
+                                "duplicate_rate": rate(linked + n_merged, leads + n_merged)},
+                 chart={"kind": "bar", "label": "source", "values": ["linked", "merged"]})
 
 
 def mql_levels(conn: Connection, f: Filters) -> Table:

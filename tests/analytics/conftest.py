@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.analytics.seed import seed
-from tests.conftest import test_env
+from tests.conftest import deployment_env
 
 PASSWORD = "correct horse battery staple"
 
@@ -24,7 +24,7 @@ def analytics_app(clock):
     made = []
 
     def make(db_url: str, **env):
-        settings = load_settings(test_env(db_url, **env))
+        settings = load_settings(deployment_env(db_url, **env))
         rt = Runtime(settings=settings, db=Database(settings.database_url), queue=InlineQueue(), clock=clock, spec=None)
         rt.queue.runtime = rt
         made.append(rt)

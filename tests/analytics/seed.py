@@ -106,5 +106,7 @@ def seed(db: Database) -> dict[str, int]:
                           data={"breakdown": {"title": 30, "country": 20}}),
             TimelineEvent(lead_id=l1.id, at=c1 + 2 * M, kind="routed", message="Offered to Ben Birch",
                           data={"reasons": ["Cy Cedar passed over: territory NA only"]}),
+            # L1's person submitted the web form again on Jan 8: merged into L1, not stored
+            TimelineEvent(lead_id=l1.id, at=c1 + 3 * D, kind="duplicate", message="Matched again by email"),
         ])
     return ids

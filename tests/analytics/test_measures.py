@@ -1,6 +1,8 @@
 """Each measure against the seeded data set (tests/analytics/seed.py), figures worked out by hand."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from connector.analytics import Filters, run
@@ -41,10 +43,19 @@ def test_rejected_by_reason(db, data):
 def test_duplicates_by_source(db, data):
     table = run(db, "duplicates")
     web = by(table.rows, "source")["web"]
-    # web: L1 L2 L3 L4 L8 L9 L10 L12 = 8 leads, L10 is the duplicate of L1
-    assert (web["leads"], web["duplicates"], web["duplicate_rate"]) == (8, 1, 1 / 8)
-    assert by(table.rows, "source")["hubspot"]["duplicates"] == 0
-    assert table.summary == {"leads": 12, "duplicates": 1, "duplicate_rate": round(1 / 12, 4)}
+    # web: L1 L2 L3 L4 L8 L9 L10 L12 = 8 stored, L10 linked to L1, and one repeat merged into L1 (Jan 8)
+    # rate = (1 linked + 1 merged) / (8 stored + 1 merged)
+    assert (web["leads"], web["linked"], web["merged"], web["duplicate_rate"]) == (8, 1, 1, round(2 / 9, 4))
+    assert by(table.rows, "source")["hubspot"]["duplicate_rate"] == 0
+    assert table.summary == {"leads": 12, "duplicates": 2, "duplicate_rate": round(2 / 13, 4)}
+
+
+def test_merged_duplicates_are_dated_by_arrival(db, data):
+    # the repeat arrived Jan 8; L1 itself was captured Jan 5
+    jan8 = by(rows(db, "duplicates", start=date(2026, 1, 8), end=date(2026, 1, 8)), "source")["web"]
+    assert (jan8["leads"], jan8["linked"], jan8["merged"]) == (3, 1, 1)  # L8 L9 L10 stored
+    jan5 = by(rows(db, "duplicates", start=date(2026, 1, 5), end=date(2026, 1, 5)), "source")["web"]
+    assert (jan5["leads"], jan5["merged"]) == (2, 0)
 
 
 def test_mql_level_mix(db, data):
