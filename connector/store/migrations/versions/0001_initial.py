@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 12:43:57.496597
+Create Date: 2026-11-22 12:44:21.216209
 """
 from alembic import op
 import sqlalchemy as sa
