@@ -48,7 +48,8 @@ def render(table: Table, *, max_rows: int = 15) -> Markup:
         return Markup("")
     rows = [r for r in table.rows if any((r.get(k) or 0) > 0 for k in chart["values"])]
     if not rows:
-        return Markup('<p class="empty">No data for these filters.</p>')
+        empty = "every value is zero" if table.rows else "no data for these filters"
+        return Markup(f'<p class="empty">Nothing to chart: {empty}.</p>')
     if chart["kind"] == "columns":
         return _columns(table, rows)
     return _bars(table, rows[:max_rows], centred=chart["kind"] == "funnel")
