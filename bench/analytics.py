@@ -92,7 +92,7 @@ def load(url: str, n: int) -> dict[str, int]:
         for sql in LOAD_SQL:
             conn.execute(text(sql), {"n": n})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
+        conn.execute(text("VACUUM (FREEZE, ANALYZE)"))  # all-visible pages: index-only scans work at once
         counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}
     engine.dispose()
     return counts
