@@ -26,7 +26,7 @@ def perform(task: str, *args) -> None:
 
 def run_worker(tick_seconds: float = 2.0, burst: bool = False) -> None:
     """Run an RQ worker on the leadwire queue, with the tick in a thread (one tick at a time, cluster-wide)."""
-    from rq import Worker
+    from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
     from connector.jobs.tick import run_tick
@@ -45,7 +45,8 @@ def run_worker(tick_seconds: float = 2.0, burst: bool = False) -> None:
 
     if not burst:
         threading.Thread(target=ticker, daemon=True, name="leadwire-tick").start()
-    worker = Worker([rt.queue.rq], connection=rt.queue.connection, serializer=JSONSerializer)
+    # SimpleWorker runs jobs in this process: a forked child would reuse the parent's database connections
+    worker = SimpleWorker([rt.queue.rq], connection=rt.queue.connection, serializer=JSONSerializer)
     try:
         worker.work(burst=burst, with_scheduler=False)
     finally:
