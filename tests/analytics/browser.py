@@ -1,7 +1,11 @@
 """Helpers for the Chromium tests: launch arguments, logging in, counting drawn chart shapes."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+
+from playwright.sync_api import sync_playwright
 
 from tests.analytics.conftest import PASSWORD
 
@@ -10,9 +14,18 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 
 
-def launch(p):
+@contextmanager
+def logged_in_page(base: str) -> Iterator:
+    """A headless Chromium page logged in to the dashboard at `base` (after a refused wrong password)."""
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    return p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            log_in(page, base)
+            yield page
+        finally:
+            browser.close()
 
 
 def log_in(page, base: str) -> None:

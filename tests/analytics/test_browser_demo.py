@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
-
-from tests.analytics.browser import OUTPUT, chart_shapes, launch, log_in, summary_figure
+from tests.analytics.browser import OUTPUT, chart_shapes, logged_in_page, summary_figure
 from tests.analytics.conftest import PASSWORD
 
 LEADWIRE = Path(sys.executable).parent / "leadwire"
@@ -35,29 +33,23 @@ def app(analytics_app, demo):
 
 def test_dashboard_after_leadwire_demo(live_server, demo):
     _, figures = demo
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            log_in(page, live_server)
-            shapes = chart_shapes(page)
-            assert {"captured", "mql_levels", "offer_rates", "funnel", "conversion", "reps"} <= set(shapes), shapes
-            assert all(shapes.values()), shapes
-            # the dashboard agrees with the demo's own summary
-            assert summary_figure(page, "captured", "leads") == figures["leads"]
-            accepted = page.locator("#offer_rates tbody tr", has_text="accepted").first.inner_text().split()
-            assert int(accepted[1]) == figures["accepted"]
-            assert summary_figure(page, "missed", "escalated") == figures["escalated"]
+    with logged_in_page(live_server) as page:
+        shapes = chart_shapes(page)
+        assert {"captured", "mql_levels", "offer_rates", "funnel", "conversion", "reps"} <= set(shapes), shapes
+        assert all(shapes.values()), shapes
+        # the dashboard agrees with the demo's own summary
+        assert summary_figure(page, "captured", "leads") == figures["leads"]
+        accepted = page.locator("#offer_rates tbody tr", has_text="accepted").first.inner_text().split()
+        assert int(accepted[1]) == figures["accepted"]
+        assert summary_figure(page, "missed", "escalated") == figures["escalated"]
 
-            campaign = page.eval_on_selector("select[name=campaign] option:nth-child(2)", "o => o.value")
-            page.select_option("select[name=campaign]", campaign)
-            page.click("form#filters button[type=submit]")
-            page.wait_for_url(f"**campaign={campaign}**")
-            assert page.locator("select[name=campaign]").input_value() == campaign
-            filtered = summary_figure(page, "captured", "leads")
-            assert 0 < filtered < figures["leads"]
-            assert chart_shapes(page)["captured"] > 0
-            page.screenshot(path=str(OUTPUT / "dashboard-after-demo.png"), full_page=True)
-        finally:
-            browser.close()
+        campaign = page.eval_on_selector("select[name=campaign] option:nth-child(2)", "o => o.value")
+        page.select_option("select[name=campaign]", campaign)
+        page.click("form#filters button[type=submit]")
+        page.wait_for_url(f"**campaign={campaign}**")
+        assert page.locator("select[name=campaign]").input_value() == campaign
+        filtered = summary_figure(page, "captured", "leads")
+        assert 0 < filtered < figures["leads"]
+        assert chart_shapes(page)["captured"] > 0
+        page.screenshot(path=str(OUTPUT / "dashboard-after-demo.png"), full_page=True)
     assert (OUTPUT / "dashboard-after-demo.png").stat().st_size > 10_000

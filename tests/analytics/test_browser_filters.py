@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import sync_playwright
-
-from tests.analytics.browser import OUTPUT, chart_shapes, launch, log_in, summary_figure
+from tests.analytics.browser import OUTPUT, chart_shapes, logged_in_page, summary_figure
 from tests.analytics.conftest import PASSWORD
 from tests.analytics.demo_data import populate
 
@@ -18,22 +16,16 @@ def app(analytics_app, sqlite_url):
 
 
 def test_source_filter_narrows_every_chart(live_server):
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            log_in(page, live_server)
-            shapes = chart_shapes(page)
-            assert len(shapes) >= 12 and all(shapes.values()), shapes
-            assert summary_figure(page, "captured", "leads") == 240
+    with logged_in_page(live_server) as page:
+        shapes = chart_shapes(page)
+        assert len(shapes) >= 12 and all(shapes.values()), shapes
+        assert summary_figure(page, "captured", "leads") == 240
 
-            page.select_option("select[name=source]", "hubspot")
-            page.click("form#filters button[type=submit]")
-            page.wait_for_url("**source=hubspot**")
-            assert page.locator("select[name=source]").input_value() == "hubspot"
-            assert 0 < summary_figure(page, "captured", "leads") < 240
-            assert summary_figure(page, "conversion", "leads") == summary_figure(page, "captured", "leads")
-            assert chart_shapes(page)["captured"] > 0
-            page.screenshot(path=str(OUTPUT / "dashboard-month-hubspot.png"), full_page=True)
-        finally:
-            browser.close()
+        page.select_option("select[name=source]", "hubspot")
+        page.click("form#filters button[type=submit]")
+        page.wait_for_url("**source=hubspot**")
+        assert page.locator("select[name=source]").input_value() == "hubspot"
+        assert 0 < summary_figure(page, "captured", "leads") < 240
+        assert summary_figure(page, "conversion", "leads") == summary_figure(page, "captured", "leads")
+        assert chart_shapes(page)["captured"] > 0
+        page.screenshot(path=str(OUTPUT / "dashboard-month-hubspot.png"), full_page=True)
