@@ -40,13 +40,25 @@ class Table:
         }
 
     def as_csv(self) -> str:
-        """The rows as CSV with a header of column labels (machine values, not display strings)."""
+        """The rows as CSV with a header of column labels (machine values, not display strings).
+
+        Text that a spreadsheet would run as a formula (=, +, -, @ first: lead names come from public
+        forms) is prefixed with an apostrophe so it opens as text.
+        """
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow([c.label for c in self.columns])
         for row in self.rows:
-            writer.writerow(["" if row.get(c.key) is None else _plain(row.get(c.key)) for c in self.columns])
+            writer.writerow([_cell(row.get(c.key), c.kind) for c in self.columns])
         return out.getvalue()
+
+
+def _cell(value: Any, kind: str) -> Any:
+    if value is None:
+        return ""
+    if kind == "text" and isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return _plain(value)
 
 
 def _plain(value: Any) -> Any:

@@ -126,3 +126,17 @@ def test_search_opens_a_lead_timeline_with_explanations(dash):
     page = client.get(f"/dashboard/leads/{ids['L1']}").get_data(as_text=True)
     assert "Offered to Ben Birch" in page and "Cy Cedar passed over: territory NA only" in page
     assert "Ana Alder" in page  # the owner
+
+
+def test_csv_cells_that_would_run_as_formulas_open_as_text(analytics_app, sqlite_url):
+    from connector.store.models import Lead
+    from tests.analytics.seed import DAY1
+
+    app, rt = analytics_app(sqlite_url)
+    with rt.db.session() as s:
+        s.add(Lead(source="web", outcome="routed", status="escalated", captured_at=DAY1, updated_at=DAY1,
+                   first_name='=HYPERLINK("http://evil.example")', company="@SUM(A1)", email="x@y.example"))
+    resp = app.test_client().get("/dashboard/export/queue.csv", headers={"Authorization": f"Bearer {API_KEY}"})
+    (row,) = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
+    assert row["Name"] == "'=HYPERLINK(\"http://evil.example\")"
+    assert row["Company"] == "'@SUM(A1)"
