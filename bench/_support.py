@@ -18,7 +18,24 @@ sys.path.insert(0, str(REPO))
 
 from tests.support.servers import free_port, postgresql_server, redis_server  # noqa: E402
 
-__all__ = ["REPO", "free_port", "postgresql_server", "redis_server", "gunicorn", "load", "percentile"]
+__all__ = ["REPO", "free_port", "postgresql_server", "redis_server", "migrated_database", "gunicorn", "load",
+           "percentile"]
+
+
+def migrated_database(server_url: str, name: str = "bench") -> str:
+    """Create database `name` on a PostgreSQL server, migrate it to head, and return its URL."""
+    from sqlalchemy import create_engine, text
+
+    from connector.store import Database
+
+    admin = create_engine(f"{server_url}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    db = Database(f"{server_url}/{name}")
+    db.upgrade()
+    db.dispose()
+    return f"{server_url}/{name}"
 
 
 class gunicorn:

@@ -13,7 +13,7 @@ import argparse
 import statistics
 import time
 
-from _support import postgresql_server
+from _support import migrated_database, postgresql_server
 from sqlalchemy import create_engine, text
 
 from connector.config import load_settings
@@ -116,12 +116,7 @@ def main() -> None:
     from connector.web import create_app
 
     with postgresql_server() as server:
-        admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE bench"))
-        admin.dispose()
-        url = f"{server}/bench"
-        Database(url).upgrade()
+        url = migrated_database(server)
         t0 = time.perf_counter()
         counts = load(url, n)
         print(f"loaded {', '.join(f'{v:,} {k}' for k, v in counts.items())} in {time.perf_counter() - t0:.1f} s")

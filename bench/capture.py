@@ -10,10 +10,9 @@ import json
 import secrets
 import time
 
-from _support import REPO, gunicorn, load, postgresql_server, redis_server
+from _support import REPO, gunicorn, load, migrated_database, postgresql_server, redis_server
 
 from connector.signing import sign
-from connector.store import Database
 
 
 def make_requests(n: int, secret: str) -> list[tuple[bytes, dict]]:
@@ -34,13 +33,7 @@ def main() -> None:
     n = 1500 if args.quick else 6000
     secret = secrets.token_hex(16)
     with postgresql_server() as pg, redis_server() as redis_url:
-        from sqlalchemy import create_engine, text
-
-        admin = create_engine(f"{pg}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE bench"))
-        Database(f"{pg}/bench").upgrade()
-        env = {"DATABASE_URL": f"{pg}/bench", "REDIS_URL": redis_url, "WEBSITE_FORM_SECRET": secret,
+        env = {"DATABASE_URL": migrated_database(pg), "REDIS_URL": redis_url, "WEBSITE_FORM_SECRET": secret,
                "LEADWIRE_FLOWS": str(REPO / "flows.yaml"), "LEADWIRE_SECRET_KEY": secrets.token_hex(32)}
         with gunicorn("bench.bare_app:app", {}) as url:
             load(f"{url}/hooks/forms/website", make_requests(200, secret))  # warm up

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from _support import REPO, free_port, gunicorn, percentile, postgresql_server, redis_server
+from _support import REPO, free_port, gunicorn, migrated_database, percentile, postgresql_server, redis_server
 
 from connector.flows.routing_strategies import rank
 from connector.flows.routing import RepBook, RepView, plan
@@ -134,10 +134,8 @@ class Arrivals:
 def end_to_end(seconds: float, rates: tuple[float, ...] = (50.0,), worker: str = "simple") -> dict[float, dict]:
     """`worker`: "leadwire" (`leadwire worker`: RQ's forking Worker + tick) or "simple" (rq SimpleWorker)."""
     from aiosmtpd.controller import Controller
-    from sqlalchemy import create_engine, text
 
     from connector.signing import sign
-    from connector.store import Database
 
     workdir = Path(tempfile.mkdtemp(prefix="leadwire-bench-routing-"))
     (workdir / "flows.yaml").write_text(FLOWS_YAML)
@@ -149,11 +147,7 @@ def end_to_end(seconds: float, rates: tuple[float, ...] = (50.0,), worker: str =
     workers: list[subprocess.Popen] = []
     try:
         with postgresql_server() as pg, redis_server() as redis_url:
-            admin = create_engine(f"{pg}/postgres", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text("CREATE DATABASE bench"))
-            Database(f"{pg}/bench").upgrade()
-            env = {"DATABASE_URL": f"{pg}/bench", "REDIS_URL": redis_url, "WEBSITE_FORM_SECRET": secret,
+            env = {"DATABASE_URL": migrated_database(pg), "REDIS_URL": redis_url, "WEBSITE_FORM_SECRET": secret,
                    "LEADWIRE_FLOWS": str(workdir / "flows.yaml"), "LEADWIRE_SECRET_KEY": secrets.token_hex(32),
                    "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}", "LEADWIRE_API_KEY": secrets.token_hex(16)}
             full_env = {**os.environ, **env}
