@@ -8,6 +8,7 @@ under a row lock by connector.routing_state, using `rotate` / `smooth_weighted` 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, Iterable, Sequence
@@ -69,13 +70,19 @@ def in_working_hours(rep: Any, now: datetime) -> bool:
     hours = field(rep, "working_hours")
     if not hours:
         return True
+    weekday, clock = _local_time(field(rep, "timezone") or "UTC", now)
+    return any(start <= clock < end for start, end in _ranges(hours.get(DAYS[weekday])))
+
+
+@lru_cache(maxsize=1024)
+def _local_time(zone_name: str, now: datetime) -> tuple[int, time]:
+    """(weekday, wall-clock time) of `now` in a time zone; reps sharing a zone share the conversion."""
     try:
-        zone = ZoneInfo(field(rep, "timezone") or "UTC")
+        zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     local = now.astimezone(zone)
-    clock = local.time().replace(tzinfo=None)
-    return any(start <= clock < end for start, end in _ranges(hours.get(DAYS[local.weekday()])))
+    return local.weekday(), local.time().replace(tzinfo=None)
 
 
 def is_absent(rep: Any, now: datetime) -> bool:
