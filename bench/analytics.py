@@ -16,9 +16,9 @@ import time
 from _support import migrated_database, postgresql_server
 from sqlalchemy import create_engine, text
 
-from connector.config import load_settings
-from connector.jobs import InlineQueue
-from connector.runtime import Runtime
+from connector.core.config import load_settings
+from connector.core.runtime import Runtime
+from connector.jobs.backends import InlineQueue
 from connector.store import Database
 
 REPS, PARTNER_REPS, TEAMS = 200, 40, 10

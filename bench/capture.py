@@ -12,7 +12,7 @@ import time
 
 from _support import REPO, gunicorn, load, migrated_database, postgresql_server, redis_server
 
-from connector.signing import sign
+from connector.core.signing import sign
 
 
 def make_requests(n: int, secret: str) -> list[tuple[bytes, dict]]:

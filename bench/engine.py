@@ -12,15 +12,15 @@ import random
 import resource
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connector.errors import InvalidLead  # noqa: E402
+from connector.core.errors import InvalidLead  # noqa: E402
 from connector.flows import Context, InMemoryIndex, RepView, decide, load_spec, map_payload  # noqa: E402
 
-NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 FIRST = ["Ada", "Alan", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Tim", "Radia", "Vint"]
 LAST = ["Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov", "Ritchie", "Allen", "Cerf"]
 PLACES = [("United States", "CA", "415"), ("US", "NY", "212"), ("USA", "TX", "512"), ("Canada", "ON", "416"),

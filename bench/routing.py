@@ -25,19 +25,19 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
 from _support import REPO, free_port, gunicorn, migrated_database, percentile, postgresql_server, redis_server
 
-from connector.flows.routing_strategies import rank
+from connector.flows.model import DuplicateSpec, Flow, OfferSpec, RouteSpec, TeamRule
 from connector.flows.routing import RepBook, RepView, plan
-from connector.flows.model import Flow, OfferSpec, RouteSpec, TeamRule, DuplicateSpec
+from connector.flows.routing_strategies import rank
 
 COUNTRIES = ["US", "CA", "MX", "GB", "IE", "DE", "FR", "ES", "IT", "NL", "SE", "PL", "JP", "KR", "AU", "NZ", "SG",
              "IN", "BR", "ZA"]
-NOW = datetime(2026, 1, 5, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 HOURS = {d: ["07:00", "19:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
 
 
@@ -135,7 +135,7 @@ def end_to_end(seconds: float, rates: tuple[float, ...] = (50.0,), worker: str =
     """`worker`: "leadwire" (`leadwire worker`: RQ's forking Worker + tick) or "simple" (rq SimpleWorker)."""
     from aiosmtpd.controller import Controller
 
-    from connector.signing import sign
+    from connector.core.signing import sign
 
     workdir = Path(tempfile.mkdtemp(prefix="leadwire-bench-routing-"))
     (workdir / "flows.yaml").write_text(FLOWS_YAML)

@@ -17,10 +17,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from connector import sync  # noqa: E402
-from connector.clock import FakeClock  # noqa: E402
-from connector.config import load_settings  # noqa: E402
-from connector.crm.sandbox import Sandbox  # noqa: E402
-from connector.runtime import build_runtime  # noqa: E402
+from connector.core.clock import FakeClock  # noqa: E402
+from connector.core.config import load_settings  # noqa: E402
+from connector.core.runtime import build_runtime  # noqa: E402
+from connector.demo.sandbox import Sandbox  # noqa: E402
 from connector.store.models import Lead  # noqa: E402
 
 LIMITS = {"salesforce": 200, "hubspot": 100}

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from connector.commands import crm_cmd, core_cmd, demo_cmd, flows_cmd, reps_cmd, tick_cmd
-from connector.errors import ConfigError
+from connector.commands import core_cmd, crm_cmd, demo_cmd, flows_cmd, reps_cmd, tick_cmd
+from connector.core.errors import ConfigError
 
 
 @click.group()

@@ -1,7 +1,6 @@
 """Regenerate the initial migration from the models (pre-release only)."""
 import os
 import tempfile
-from pathlib import Path
 
 from alembic import command
 

@@ -7,7 +7,7 @@ import os
 import pytest
 from sqlalchemy import create_engine, text
 
-from connector.clock import FakeClock
+from connector.core.clock import FakeClock
 from connector.store import Database
 from tests.support.servers import postgresql_server, redis_server
 
@@ -104,8 +104,8 @@ def deployment_env(db_url: str, **extra) -> dict:
 @pytest.fixture
 def make_runtime(clock):
     """Build runtimes on a given database URL (inline queue and the fake clock by default)."""
-    from connector.config import load_settings
-    from connector.runtime import build_runtime
+    from connector.core.config import load_settings
+    from connector.jobs.boot import build_runtime
 
     made = []
 

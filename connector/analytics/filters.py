@@ -1,13 +1,14 @@
 """The one Filters value every measure takes: date range, source, campaign, flow, team, partner, rep."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 
-from connector.errors import FieldError, LeadwireError
+from connector.core.errors import FieldError, LeadwireError
 from connector.store.models import Lead, Offer, Rep
 
 LEADS = Lead.__table__
@@ -52,7 +53,7 @@ class Filters:
     rep: int | None = None
 
     @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> "Filters":
+    def from_args(cls, args: Mapping[str, Any]) -> Filters:
         """Read URL query arguments (`from`, `to`, `source`, ...); raise InvalidFilter naming bad ones."""
         errors: list[FieldError] = []
         start, end = _day(errors, "from", args.get("from")), _day(errors, "to", args.get("to"))
@@ -89,8 +90,8 @@ class Filters:
 
     def window(self) -> tuple[datetime | None, datetime | None]:
         """[since, before) as aware UTC datetimes."""
-        since = datetime.combine(self.start, time(), timezone.utc) if self.start else None
-        before = datetime.combine(self.end + timedelta(days=1), time(), timezone.utc) if self.end else None
+        since = datetime.combine(self.start, time(), UTC) if self.start else None
+        before = datetime.combine(self.end + timedelta(days=1), time(), UTC) if self.end else None
         return since, before
 
     @property

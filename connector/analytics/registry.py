@@ -1,14 +1,14 @@
 """The named measures: name -> function(connection, Filters) -> Table, in dashboard order."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import Connection, text
 
-from connector.analytics import leaderboards, offers, pursuit, queue, speed, volume
+from connector.analytics import acceptance, leaderboards, outcomes, speed, unassigned, volume
 from connector.analytics.filters import Filters
 from connector.analytics.table import Table
-from connector.errors import NotFound
+from connector.core.errors import NotFound
 from connector.store import Database
 
 Measure = Callable[[Connection, Filters], Table]
@@ -19,15 +19,15 @@ MEASURES: dict[str, Measure] = {
     "duplicates": volume.duplicates,
     "mql_levels": volume.mql_levels,
     "speed_to_lead": speed.speed_to_lead,
-    "offer_rates": offers.offer_rates,
-    "missed": offers.missed,
-    "feedback_compliance": pursuit.feedback_compliance,
-    "funnel": pursuit.funnel,
-    "conversion": pursuit.conversion,
+    "offer_rates": acceptance.offer_rates,
+    "missed": acceptance.missed,
+    "feedback_compliance": outcomes.feedback_compliance,
+    "funnel": outcomes.funnel,
+    "conversion": outcomes.conversion,
     "time_to_close": speed.time_to_close,
     "reps": leaderboards.reps,
     "partners": leaderboards.partners,
-    "queue": queue.unassigned,
+    "queue": unassigned.unassigned,
 }
 
 

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
-from sqlalchemy import Connection, ColumnElement, Date, Select, case, cast, func, select, text
+from sqlalchemy import ColumnElement, Connection, Date, Select, case, cast, func, select, text
 from sqlalchemy.dialects.postgresql import array
 
 

@@ -9,8 +9,12 @@ from pathlib import Path
 
 import click
 
-from connector import capture
-from connector.runtime import build_runtime
+from connector.capture import inbox
+from connector.core.config import load_settings
+from connector.core.errors import ConfigError
+from connector.jobs.boot import build_runtime
+from connector.jobs.worker import run_worker
+from connector.web import create_app
 
 
 @click.command()
@@ -20,7 +24,6 @@ def serve(host: str, port: int) -> None:
     """Web app plus an in-process worker and tick (the embedded default)."""
     from werkzeug.serving import run_simple
 
-    from connector.web import create_app
 
     rt = build_runtime(queue="thread")
     rt.queue.start()
@@ -32,10 +35,6 @@ def serve(host: str, port: int) -> None:
 @click.option("--burst", is_flag=True, help="Run queued jobs, then exit (no tick).")
 def worker(burst: bool) -> None:
     """An RQ worker with the periodic tick (needs REDIS_URL)."""
-    from connector.config import load_settings
-    from connector.errors import ConfigError
-    from connector.jobs.worker import run_worker
-
     if not load_settings().redis_url:
         raise ConfigError("REDIS_URL is not set: `leadwire worker` runs RQ jobs from Redis "
                           "(without Redis, `leadwire serve` runs jobs in-process)")
@@ -63,7 +62,7 @@ def import_leads(file: Path, source: str, errors_path: Path | None) -> None:
         for number, row in enumerate(rows, start=2):  # row 1 is the header
             raw = json.dumps(row, sort_keys=True).encode()
             key = "row:" + hashlib.sha256(raw).hexdigest()
-            receipt = capture.accept(rt, source=source, channel="csv", raw=raw, payload=row, idempotency_key=key)
+            receipt = inbox.accept(rt, source=source, channel="csv", raw=raw, payload=row, idempotency_key=key)
             if receipt.status == "rejected":
                 counts["rejected"] += 1
                 report.extend((number, e["field"], e["problem"]) for e in receipt.errors)

@@ -5,7 +5,10 @@ import threading
 
 import click
 
-from connector.runtime import build_runtime
+from connector.crm import configured
+from connector.jobs.boot import build_runtime
+from connector.sync import drain
+from connector.sync.owners import sync_owners as sync_uc
 
 
 @click.command()
@@ -13,7 +16,7 @@ from connector.runtime import build_runtime
 @click.option("--tls-port", default=8766, show_default=True, type=int, help="HTTPS port (Salesforce API).")
 def sandbox(port: int, tls_port: int) -> None:
     """The local CRM sandbox (HubSpot CRM v3 + Salesforce REST subsets) until Ctrl-C."""
-    from connector.crm.sandbox import Sandbox
+    from connector.demo.sandbox import Sandbox
 
     box = Sandbox(port=port, tls_port=tls_port)
     box.start()
@@ -36,12 +39,10 @@ def sync() -> None:
 @sync.command("status")
 def sync_status() -> None:
     """Pending, failed (retrying) and parked writes per CRM."""
-    from connector import sync as sync_uc
-
     rt = build_runtime(queue="inline")
     try:
         with rt.db.session() as s:
-            counts = sync_uc.status(s)
+            counts = drain.status(s)
     finally:
         rt.close()
     if not counts:
@@ -54,12 +55,12 @@ def sync_status() -> None:
 @click.option("--crm", type=click.Choice(["hubspot", "salesforce"]), help="Only this CRM.")
 def sync_retry(crm: str | None) -> None:
     """Re-queue parked writes (after fixing what the CRM refused)."""
-    from connector import sync as sync_uc
+
 
     rt = build_runtime(queue="inline")
     try:
         with rt.db.session() as s:
-            n = sync_uc.retry_parked(s, rt.clock.now(), crm)
+            n = drain.retry_parked(s, rt.clock.now(), crm)
     finally:
         rt.close()
     click.echo(f"{n} parked writes re-queued")
@@ -69,11 +70,11 @@ def sync_retry(crm: str | None) -> None:
 @click.argument("crm", type=click.Choice(["hubspot", "salesforce"]))
 def sync_drain(crm: str) -> None:
     """Push every due write to CRM now."""
-    from connector import sync as sync_uc
+
 
     rt = build_runtime(queue="inline")
     try:
-        report = sync_uc.drain(rt, crm)
+        report = drain.drain(rt, crm)
     finally:
         rt.close()
     click.echo(f"{crm}: {report.sent} sent, {report.parked} parked, {report.retry} to retry in {report.batches} batches")
@@ -84,9 +85,6 @@ def sync_drain(crm: str) -> None:
               help="Only these CRMs (default: every configured one).")
 def sync_owners(crms: tuple[str, ...]) -> None:
     """Fill reps' HubSpot owner ids / Salesforce user ids from the CRM users with the same e-mail."""
-    from connector.crm import configured
-    from connector.crm.owners import sync_owners as sync_uc
-
     rt = build_runtime(queue="inline")
     try:
         for crm in crms or configured(rt.settings.env):

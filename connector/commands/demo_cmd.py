@@ -15,7 +15,7 @@ def demo(as_json: bool, leads: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from connector import demo as journey
+    from connector.demo import journey
 
     summary = journey.run(Path.cwd(), leads)
     console = Console(stderr=as_json)

@@ -6,14 +6,14 @@ import io
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import click
 
-from connector.clock import utcnow
-from connector.errors import ConfigError, InvalidLead
+from connector.core.clock import utcnow
+from connector.core.errors import ConfigError, InvalidLead
 from connector.flows import Context, Decision, InMemoryIndex, RepView, Spec, decide, load_spec, map_payload
 
 
@@ -134,7 +134,7 @@ def simulate(leads: Path, flows_path: str | None, source: str | None, against: s
     """Dry-run the flow engine over LEADS (CSV or JSON lines): each lead's decision and reasons."""
     spec = load_spec(flows_path or _default_flows())
     other = load_spec(against) if against else None
-    now = datetime.fromisoformat(now_text).replace(tzinfo=timezone.utc) if now_text else utcnow()
+    now = datetime.fromisoformat(now_text).replace(tzinfo=UTC) if now_text else utcnow()
     reps = _reps(reps_path)
     source_name = _source_for(spec, leads, source)
     runs = [Run(spec, reps, now)] + ([Run(other, reps, now)] if other else [])

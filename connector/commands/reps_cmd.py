@@ -5,8 +5,8 @@ from pathlib import Path
 
 import click
 
-from connector import reps as reps_uc
-from connector.runtime import build_runtime
+from connector.jobs.boot import build_runtime
+from connector.routing import reps as reps_uc
 
 
 @click.group("reps")

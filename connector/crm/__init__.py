@@ -1,7 +1,7 @@
 """CRM connectors: one adapter per CRM behind the interface in base.py, registered explicitly below."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from connector.crm.base import Change, CrmAdapter, Owner, PushResult, RecordChange
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from connector.errors import CrmError, CrmTransientError
+from connector.core.errors import CrmError, CrmTransientError
 
 log = logging.getLogger("leadwire.crm")
 T = TypeVar("T")
@@ -127,3 +128,8 @@ def failed_results(changes: list[Change], exc: CrmError) -> list[PushResult]:
 
 def chunks(items: list[T], size: int) -> list[list[T]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def parse_time(stamp: str | None) -> datetime | None:
+    """An ISO-8601 time as the CRMs send it ("Z" for UTC), or None."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None

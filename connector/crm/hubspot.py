@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import urllib3
@@ -10,9 +9,18 @@ from hubspot import Client
 from hubspot.crm.contacts import exceptions as contact_exc
 from hubspot.crm.owners import exceptions as owner_exc
 
-from connector.crm.base import Change, Owner, PushResult, RecordChange, RetryPolicy, chunks, failed_results
+from connector.core.errors import ConfigError, CrmAuthError, CrmError, CrmRejectedError, CrmTransientError
+from connector.crm.base import (
+    Change,
+    Owner,
+    PushResult,
+    RecordChange,
+    RetryPolicy,
+    chunks,
+    failed_results,
+    parse_time,
+)
 from connector.crm.redact import redact
-from connector.errors import ConfigError, CrmAuthError, CrmError, CrmRejectedError, CrmTransientError
 
 DEFAULT_PROPERTIES = ("email", "firstname", "lastname", "company", "hubspot_owner_id", "hs_lead_status",
                       "lastmodifieddate")
@@ -70,7 +78,7 @@ class HubSpotAdapter:
         self.properties = list(properties)
 
     @classmethod
-    def from_env(cls, env: dict, **kwargs) -> "HubSpotAdapter":
+    def from_env(cls, env: dict, **kwargs) -> HubSpotAdapter:
         token = env.get("HUBSPOT_ACCESS_TOKEN")
         if not token:
             raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set; the HubSpot connector needs a private-app token")
@@ -167,7 +175,7 @@ class HubSpotAdapter:
                 public_object_search_request=query))
             for obj in page.results:
                 stamp = obj.properties.get("lastmodifieddate")
-                changes.append(RecordChange(str(obj.id), dict(obj.properties), _parse(stamp), None))
+                changes.append(RecordChange(str(obj.id), dict(obj.properties), parse_time(stamp), None))
                 newest = max(newest or "", stamp or "") or None
             after = page.paging.next.after if page.paging and page.paging.next else None
             if not after:
@@ -189,6 +197,3 @@ def _strings(fields: dict[str, Any]) -> dict[str, str]:
     """HubSpot property values are strings ("" clears a property)."""
     return {k: "" if v is None else str(v) for k, v in fields.items()}
 
-
-def _parse(stamp: str | None) -> datetime | None:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None

@@ -8,9 +8,9 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_exc
 
+from connector.core.errors import ConfigError, CrmAuthError, CrmError, CrmRejectedError, CrmTransientError
 from connector.crm.base import Change, Owner, PushResult, RecordChange, RetryPolicy, failed_results
 from connector.crm.redact import redact
-from connector.errors import ConfigError, CrmAuthError, CrmError, CrmRejectedError, CrmTransientError
 
 DEFAULT_FIELDS = ("Id", "Email", "FirstName", "LastName", "Company", "Status", "OwnerId", "SystemModstamp",
                   "LastModifiedById")
@@ -73,7 +73,7 @@ class SalesforceAdapter:
         self._me: str | None = None
 
     @classmethod
-    def from_env(cls, env: dict, **kwargs) -> "SalesforceAdapter":
+    def from_env(cls, env: dict, **kwargs) -> SalesforceAdapter:
         session = _PinnedSession(env["SALESFORCE_CA_BUNDLE"]) if env.get("SALESFORCE_CA_BUNDLE") else requests.Session()
         version = env.get("SALESFORCE_API_VERSION", "59.0")
         if env.get("SALESFORCE_INSTANCE_URL") and env.get("SALESFORCE_ACCESS_TOKEN"):

@@ -10,7 +10,8 @@ item does.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from connector.flows.model import LEAD_FIELDS, Condition
 from connector.flows.yamlsrc import LDict, LList, Problems, did_you_mean

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connector.errors import NotFound
+from connector.core.errors import NotFound
 from connector.flows import mapping
 from connector.flows.matching import AccountMatch, DuplicateMatch, MatchIndex, find_duplicate, match_account
 from connector.flows.model import BANT_FIELDS, Flow, Spec

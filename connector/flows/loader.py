@@ -7,10 +7,16 @@ from typing import Any
 from connector.flows import normalize as norm
 from connector.flows.conditions import compile_when, relation
 from connector.flows.mapping import is_target, parse_mapping
-from connector.flows.model import DEFAULT_REQUIRED, SOURCE_KINDS, CrmMapping, Flow, Mapping, SourceSpec, Spec
+from connector.flows.model import DEFAULT_REQUIRED, SOURCE_KINDS, Condition, CrmMapping, Flow, Mapping, SourceSpec, Spec
 from connector.flows.scoring import Scorer, parse_scoring
 from connector.flows.sections import (
-    parse_crm, parse_crm_mapping, parse_duplicates, parse_feedback, parse_offer, parse_qualify, parse_route,
+    parse_crm,
+    parse_crm_mapping,
+    parse_duplicates,
+    parse_feedback,
+    parse_offer,
+    parse_qualify,
+    parse_route,
 )
 from connector.flows.yamlsrc import LDict, LList, Problems, check_keys, did_you_mean, expect, load_yaml
 
@@ -187,8 +193,6 @@ def _flows(node: Any, top: LDict, streams: tuple[str, ...], default_stream: str,
 
 def _reachability(flows: list[Flow], node: LList, problems: Problems) -> None:
     """Unreachable flows (an earlier one takes all their leads) and ambiguous overlaps."""
-    from connector.flows.model import Condition
-
     always = Condition(lambda f: True, "always", {}, True)
     for j, later in enumerate(flows):
         for earlier in flows[:j]:

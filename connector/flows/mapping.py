@@ -1,14 +1,14 @@
 """Mapping files (mappings/*.yaml) and applying them: payload → canonical lead fields, every bad field named."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.errors import FieldError, InvalidLead
+from connector.core.errors import FieldError, InvalidLead
 from connector.flows import normalize as norm
 from connector.flows.model import LEAD_FIELDS, FieldRule, Mapping, SourceSpec, SplitRule
-from connector.flows.yamlsrc import LDict, LList, Problems, check_keys, did_you_mean, expect, load_yaml
+from connector.flows.yamlsrc import LDict, Problems, check_keys, did_you_mean, expect, load_yaml
 
 TYPES = ("str", "int", "float", "bool", "list", "datetime")
 RULE_KEYS = ("from", "concat", "sep", "const", "default", "map", "otherwise", "type", "normalize")
@@ -184,7 +184,7 @@ def _datetime(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = value / 1000 if value > 1e11 else value
         try:
-            return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
+            return datetime.fromtimestamp(seconds, UTC).isoformat()
         except (OverflowError, OSError, ValueError):
             raise ValueError("is not a valid timestamp") from None
     try:
@@ -192,8 +192,8 @@ def _datetime(value: Any) -> str:
     except ValueError:
         raise ValueError("is not an ISO 8601 date/time") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).isoformat()
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat()
 
 
 def _events(value: Any) -> list[dict]:

@@ -1,9 +1,12 @@
 """The typed spec: what flows.yaml and mappings/*.yaml say, after validation (all frozen dataclasses)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
+
+from connector.core.errors import NotFound
 
 SOURCE_KINDS = ("form", "api", "hubspot", "salesforce", "csv")
 OUTCOMES = ("routed", "nurture", "rejected", "duplicate")
@@ -25,6 +28,7 @@ LEAD_FIELDS = (
     "country", "region", "city", "postal_code", "street", "latitude", "longitude", "product", "campaign",
     "budget", "authority", "need", "timing", "salesforce_id", "hubspot_id", "attributes",
 )
+
 BANT_FIELDS = ("budget", "authority", "need", "timing")
 
 
@@ -263,8 +267,6 @@ class Spec:
 
     def flow(self, name: str) -> Flow:
         """The flow called `name` (NotFound otherwise)."""
-        from connector.errors import NotFound
-
         for flow in self.flows:
             if flow.name == name:
                 return flow

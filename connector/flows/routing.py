@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from connector.flows.model import Flow, OfferSpec, RouteSpec
+from connector.flows.rep_index import RepIndex
+from connector.flows.routing_strategies import distance_km, rank
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,6 @@ class RepBook:
     planning looks only at the reps of the chosen team that could cover the lead."""
 
     def __init__(self, reps: list[RepView]):
-        from connector.flows.rep_index import RepIndex
-
         self.by_id = {r.id: r for r in reps}
         self.by_team: dict[str | None, list[RepView]] = {}
         for rep in reps:
@@ -160,8 +160,6 @@ def plan(flow: Flow, facts: dict, book: RepBook, now: datetime, owner_id: int | 
 def _ranked(route: RouteSpec, members: list[RepView], facts: dict, now: datetime, owner_id: int | None,
             book: RepBook) -> tuple[Candidate, ...]:
     """Filters then chooser, by the routing strategies (connector.flows.routing_strategies)."""
-    from connector.flows.routing_strategies import distance_km, rank
-
     ranked = rank(members, facts, now, filters=route.filters, chooser=route.chooser,
                   allow_outside_hours=route.allow_outside_hours, account_owner_id=owner_id)
     located = facts.get("latitude") is not None and facts.get("longitude") is not None

@@ -8,10 +8,11 @@ under a row lock by connector.routing_state, using `rotate` / `smooth_weighted` 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any, Iterable, Sequence
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

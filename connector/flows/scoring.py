@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from connector.flows.conditions import getter, is_field
+from connector.flows.conditions import KNOWN_FIELDS, getter, is_field
 from connector.flows.model import Attribute, EventRule, Range, Scoring, Section
 from connector.flows.yamlsrc import LDict, Problems, check_keys, did_you_mean, duration, expect
 
@@ -93,7 +93,6 @@ def _attribute(label: str, spec: Any, parent: LDict, key: str, problems: Problem
     field = spec.get("field")
     ok = True
     if not is_field(field):
-        from connector.flows.conditions import KNOWN_FIELDS
         problems.at(spec, "field", f"attribute {label}: unknown field {field!r}{did_you_mean(field, KNOWN_FIELDS)}")
         ok = False
     weight = spec.get("weight")

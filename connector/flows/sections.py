@@ -1,16 +1,34 @@
 """Parsing a flow's sections: qualify, duplicates, route, offer, feedback and crm (with CRM mapping files)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from connector.flows import normalize as norm
 from connector.flows.conditions import compile_when
 from connector.flows.model import (
-    CHOOSERS, CONFLICT_RULES, DUPLICATE_ACTIONS, DUPLICATE_RULES, LEAD_FIELDS, OFFER_MODES, OFFER_WINDOW_DEFAULT,
-    OFFER_WINDOW_MAX, OFFER_WINDOW_MIN, ROUTE_FILTERS, Cadence, CrmField, CrmMapping, CrmSpec, DuplicateSpec,
-    FeedbackSpec, OfferSpec, QualifyRule, RouteSpec, TeamRule,
+    CHOOSERS,
+    CONFLICT_RULES,
+    DUPLICATE_ACTIONS,
+    DUPLICATE_RULES,
+    LEAD_FIELDS,
+    OFFER_MODES,
+    OFFER_WINDOW_DEFAULT,
+    OFFER_WINDOW_MAX,
+    OFFER_WINDOW_MIN,
+    ROUTE_FILTERS,
+    Cadence,
+    CrmField,
+    CrmMapping,
+    CrmSpec,
+    DuplicateSpec,
+    FeedbackSpec,
+    OfferSpec,
+    QualifyRule,
+    RouteSpec,
+    TeamRule,
 )
 from connector.flows.yamlsrc import LDict, LList, Problems, check_keys, did_you_mean, duration, expect, load_yaml
 

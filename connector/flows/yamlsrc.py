@@ -4,13 +4,14 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
-from connector.errors import Problem
+from connector.core.errors import ConfigError, Problem
 
 
 class LDict(dict):
@@ -102,8 +103,6 @@ class Problems:
             self.add(node.file, node.line_of(key), message)
 
     def raise_if_any(self) -> None:
-        from connector.errors import ConfigError
-
         if self.items:
             raise ConfigError(sorted(self.items, key=lambda p: (p.file, p.line)))
 

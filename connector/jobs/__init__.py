@@ -1,4 +1,5 @@
-"""Queue backends (inline, thread, RQ), the task registry and the periodic tick."""
-from connector.jobs.queue import InlineQueue, Queue, RQQueue, ThreadQueue
+"""Jobs: queue backends (in-process, thread, RQ), the task registry, the periodic tick, the worker, and
+the wiring that builds a process's runtime (boot).
 
-__all__ = ["Queue", "InlineQueue", "ThreadQueue", "RQQueue"]
+Sits on top of the use cases: it imports them to run their tasks and tick steps.
+"""

@@ -1,12 +1,14 @@
 """The task registry: every job Leadwire queues, by name. Explicit, no magic dispatch."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from connector import capture, notify, sync
+from connector import notify
+from connector.capture import inbox
+from connector.sync import drain
 
 TASKS: dict[str, Callable] = {
-    "capture.process": capture.process,
+    "capture.process": inbox.process,
     "notify.send": notify.send_task,
-    "sync.drain": sync.drain_task,
+    "sync.drain": drain.drain_task,
 }

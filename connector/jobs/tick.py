@@ -5,30 +5,32 @@ safe to run twice and concurrently: they take rows with conditional updates or l
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
 
-from connector import capture, feedback, notify, offers, sync
-from connector.crm import events as crm_events
+from connector import notify
+from connector.capture import inbox
+from connector.core.runtime import Runtime
+from connector.pursuit import requests
+from connector.routing import offers
+from connector.sync import drain
+from connector.sync import events as crm_events
 
-if TYPE_CHECKING:
-    from connector.runtime import Runtime
-
-STEPS: list[Callable[["Runtime", datetime], int]] = [
-    capture.retake_stalled,
-    feedback.send_due,
-    feedback.escalate_overdue,
-    notify.retry_step,
-    offers.expire_step,
-    sync.drain_due,
-    crm_events.poll_due,
-]
+STEPS: dict[str, Callable[[Runtime, datetime], int]] = {
+    "capture.retake_stalled": inbox.retake_stalled,
+    "feedback.send_due": requests.send_due,
+    "feedback.escalate_overdue": requests.escalate_overdue,
+    "outbox.retry_step": notify.retry_step,
+    "offers.expire_step": offers.expire_step,
+    "sync.drain_due": drain.drain_due,
+    "events.poll_due": crm_events.poll_due,
+}
 
 
-def run_tick(rt: "Runtime", now: datetime | None = None) -> dict[str, int]:
+def run_tick(rt: Runtime, now: datetime | None = None) -> dict[str, int]:
     """Run every step once as of `now` (default: the runtime's clock); return what each did."""
     now = now or rt.clock.now()
     done: dict[str, int] = {}
-    for step in STEPS:
-        done[f"{step.__module__.rsplit('.', 1)[-1]}.{step.__name__}"] = step(rt, now)
+    for name, step in STEPS.items():
+        done[name] = step(rt, now)
     return done

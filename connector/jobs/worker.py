@@ -4,7 +4,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from connector.jobs.queue import run_task
+from connector.jobs.backends import run_task
+from connector.jobs.boot import build_runtime
+from connector.jobs.tick import run_tick
 
 log = logging.getLogger(__name__)
 _runtime = None
@@ -13,8 +15,6 @@ _runtime = None
 def _rt():
     global _runtime
     if _runtime is None:
-        from connector.runtime import build_runtime
-
         _runtime = build_runtime(queue="rq")
     return _runtime
 
@@ -29,7 +29,6 @@ def run_worker(tick_seconds: float = 2.0, burst: bool = False) -> None:
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
-    from connector.jobs.tick import run_tick
 
     rt = _rt()
     stop = threading.Event()

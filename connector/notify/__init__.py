@@ -1,7 +1,13 @@
 """E-mail: an outbox on the `emails` table, rendered from templates, sent over SMTP with retries."""
 from connector.notify.mailer import Mailer, MailError, mailer_from_settings
 from connector.notify.outbox import (
-    BACKOFF_SECONDS, MAX_ATTEMPTS, queue_email, render, retry_step, send_email, send_task,
+    BACKOFF_SECONDS,
+    MAX_ATTEMPTS,
+    queue_email,
+    render,
+    retry_step,
+    send_email,
+    send_task,
 )
 
 __all__ = [

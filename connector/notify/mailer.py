@@ -27,7 +27,7 @@ class Mailer:
     timeout: float = 10.0
 
     @classmethod
-    def from_url(cls, url: str, mail_from: str) -> "Mailer":
+    def from_url(cls, url: str, mail_from: str) -> Mailer:
         """Parse SMTP_URL; raise MailError naming the problem."""
         parsed = urlparse(url)
         if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:

@@ -5,7 +5,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, text,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 

@@ -3,9 +3,21 @@ from __future__ import annotations
 
 from flask import Flask
 
-from connector.config import Settings
-from connector.runtime import Runtime, build_runtime
-from connector.web import api, api_analytics, api_reps, crm_hooks, dashboard, errors, feedback, health, hooks, offers
+from connector.core.config import Settings
+from connector.core.runtime import Runtime
+from connector.jobs.boot import build_runtime
+from connector.web import (
+    api,
+    api_analytics,
+    api_reps,
+    crm_hooks,
+    dashboard,
+    error_handlers,
+    feedback,
+    health,
+    hooks,
+    offer_page,
+)
 
 BLUEPRINTS = [
     health.bp,
@@ -14,7 +26,7 @@ BLUEPRINTS = [
     feedback.bp,
     dashboard.bp,
     api_analytics.bp,
-    offers.bp,
+    offer_page.bp,
     api_reps.bp,
     crm_hooks.bp,
 ]
@@ -26,7 +38,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app = Flask(__name__)
     app.config.update(SECRET_KEY=rt.settings.secret_key, MAX_CONTENT_LENGTH=None, JSON_SORT_KEYS=False)
     app.extensions["leadwire"] = rt
-    errors.init_app(app)
+    error_handlers.init_app(app)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
     return app

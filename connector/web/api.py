@@ -6,10 +6,11 @@ from datetime import datetime
 from flask import Blueprint, jsonify, request
 from sqlalchemy import func, select
 
-from connector import capture, timeline
+from connector.capture import inbox
+from connector.store import timeline
 from connector.store.models import Lead, Offer
 from connector.web.context import current_runtime
-from connector.web.errors import ApiError
+from connector.web.error_handlers import ApiError
 from connector.web.hooks import require_api_key
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -47,7 +48,7 @@ def inbox_status(inbox_id: int):
     rt = current_runtime()
     require_api_key(rt)
     with rt.db.session() as s:
-        found = capture.inbox_summary(s, inbox_id)
+        found = inbox.inbox_summary(s, inbox_id)
     if not found:
         raise ApiError(404, f"no inbox item {inbox_id}")
     return jsonify(found)

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request
 
 from connector.analytics import MEASURES, Filters, InvalidFilter, run
 from connector.web.context import current_runtime
-from connector.web.errors import ApiError
+from connector.web.error_handlers import ApiError
 from connector.web.hooks import require_api_key
 
 bp = Blueprint("api_analytics", __name__, url_prefix="/api/analytics")

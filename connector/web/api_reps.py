@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from connector import reps as reps_uc
-from connector.errors import ConfigError
+from connector.core.errors import ConfigError
+from connector.routing import reps as reps_uc
 from connector.store.models import Lead
 from connector.web.api import lead_dict
 from connector.web.context import current_runtime
-from connector.web.errors import ApiError
+from connector.web.error_handlers import ApiError
 from connector.web.hooks import require_api_key
 
 bp = Blueprint("api_reps", __name__, url_prefix="/api")

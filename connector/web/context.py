@@ -1,7 +1,7 @@
 """Access to the app's runtime from views."""
 from flask import current_app
 
-from connector.runtime import Runtime
+from connector.core.runtime import Runtime
 
 
 def current_runtime() -> Runtime:

@@ -7,11 +7,11 @@ from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, jsonify, request
 
-from connector.crm import events
+from connector.core.errors import CrmError
 from connector.crm.signatures import SignatureError, public_uri, verify_hubspot
-from connector.errors import CrmError
+from connector.sync import events
 from connector.web.context import current_runtime
-from connector.web.errors import ApiError
+from connector.web.error_handlers import ApiError
 from connector.web.hooks import read_body
 
 bp = Blueprint("crm_hooks", __name__)

@@ -9,10 +9,10 @@ from sqlalchemy import distinct, select
 
 from connector.analytics import MEASURES, Filters, InvalidFilter, run, run_all
 from connector.analytics.filters import LEADS, REPS
-from connector.analytics.queue import lead_detail, search
+from connector.analytics.unassigned import lead_detail, search
 from connector.web.context import current_runtime
 from connector.web.dashboard_charts import fmt, render
-from connector.web.errors import ApiError
+from connector.web.error_handlers import ApiError
 from connector.web.hooks import require_api_key
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates")

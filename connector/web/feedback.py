@@ -9,9 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from marshmallow import ValidationError
 
-from connector import feedback
-from connector.errors import NotFound, TokenError
+from connector.core.errors import NotFound, TokenError
 from connector.flows import cadence, pursuit
+from connector.pursuit import answers, links, requests
 from connector.web.context import current_runtime
 
 bp = Blueprint("feedback", __name__, template_folder="templates")
@@ -36,18 +36,18 @@ def _form_values(known: pursuit.Answers) -> dict:
     return values
 
 
-def _page(opened: feedback.Opened, values: dict, errors: dict | None = None, status: int = 200):
+def _page(opened: links.Opened, values: dict, errors: dict | None = None, status: int = 200):
     return render_template(
         "feedback_form.html", opened=opened, lead=opened.lead, values=values, errors=errors or {},
         labels=LABELS, statuses=opened.spec.statuses, lost_reasons=opened.spec.lost_reasons,
         actions=pursuit.ACTIONS, known=opened.known, level_names=cadence.LEVEL_NAMES,
-        summary=feedback.lead_summary(opened.lead)), status
+        summary=requests.lead_summary(opened.lead)), status
 
 
-def _done(opened: feedback.Opened, response, token: str):
+def _done(opened: links.Opened, response, token: str):
     return render_template("feedback_thanks.html", response=response, lead=opened.lead, token=token,
                            level_names=cadence.LEVEL_NAMES, labels=LABELS,
-                           summary=feedback.lead_summary(opened.lead)), 200
+                           summary=requests.lead_summary(opened.lead)), 200
 
 
 @bp.get("/f/<token>")
@@ -55,7 +55,7 @@ def show(token: str):
     rt = current_runtime()
     with rt.db.session() as s:
         try:
-            opened = feedback.open_request(s, rt, token, rt.clock.now())
+            opened = links.open_request(s, rt, token, rt.clock.now())
         except TokenError as exc:
             return _refused(exc)
         return _page(opened, _form_values(opened.known))
@@ -67,11 +67,11 @@ def submit(token: str):
     now = rt.clock.now()
     with rt.db.session() as s:
         try:
-            opened = feedback.open_request(s, rt, token, now)
+            opened = links.open_request(s, rt, token, now)
         except TokenError as exc:
             return _refused(exc)
         try:
-            response = feedback.answer(s, rt, opened, request.form.to_dict(), now)
+            response = answers.answer(s, rt, opened, request.form.to_dict(), now)
         except ValidationError as exc:
             errors = {k: "; ".join(v) if isinstance(v, list) else str(v) for k, v in exc.messages.items()}
             return _page(opened, request.form.to_dict(), errors, 422)
@@ -84,15 +84,15 @@ def quick(token: str, action: str):
     now = rt.clock.now()
     with rt.db.session() as s:
         try:
-            opened = feedback.open_request(s, rt, token, now)
-            answers = feedback.quick_answers(action, now)
+            opened = links.open_request(s, rt, token, now)
+            given = answers.quick_answers(action, now)
         except TokenError as exc:
             return _refused(exc)
         except NotFound as exc:
             return render_template("feedback_refused.html", message=str(exc)), 404
         if request.method == "GET":
-            return render_template("feedback_confirm.html", lead=opened.lead, summary=feedback.lead_summary(opened.lead),
-                                   label=feedback.QUICK_ACTIONS[action], day=now.date(), token=token), 200
-        response = feedback.record(s, rt, opened.lead, opened.request.rep_id, answers, now,
+            return render_template("feedback_confirm.html", lead=opened.lead, summary=requests.lead_summary(opened.lead),
+                                   label=links.QUICK_ACTIONS[action], day=now.date(), token=token), 200
+        response = answers.record(s, rt, opened.lead, opened.request.rep_id, given, now,
                                    request=opened.request, via="email")
         return _done(opened, response, token)

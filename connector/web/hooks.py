@@ -6,9 +6,10 @@ import time
 
 from flask import Blueprint, jsonify, request
 
-from connector import capture, signing
+from connector.capture import inbox
+from connector.core import signing
 from connector.web.context import current_runtime
-from connector.web.errors import ApiError
+from connector.web.error_handlers import ApiError
 
 bp = Blueprint("hooks", __name__)
 
@@ -27,12 +28,12 @@ def read_body(rt) -> bytes:
 def parse_lead_body(raw: bytes) -> dict:
     """JSON object or form-encoded fields; anything else is a 400 that says what was expected."""
     try:
-        return capture.parse_body(raw, request.mimetype)
+        return inbox.parse_body(raw, request.mimetype)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from exc
 
 
-def receipt_response(receipt: capture.Receipt):
+def receipt_response(receipt: inbox.Receipt):
     body = {"id": receipt.inbox_id, "status": "accepted" if receipt.status != "rejected" else "rejected"}
     if receipt.replayed:
         body["replayed"] = True
@@ -56,8 +57,8 @@ def form_hook(source: str):
     except signing.SignatureError as exc:
         raise ApiError(401, str(exc)) from exc
     payload = parse_lead_body(raw)
-    key = capture.idempotency_key(raw, request.headers.get("Idempotency-Key"))
-    return receipt_response(capture.accept(rt, source=source, channel="form", raw=raw, payload=payload,
+    key = inbox.idempotency_key(raw, request.headers.get("Idempotency-Key"))
+    return receipt_response(inbox.accept(rt, source=source, channel="form", raw=raw, payload=payload,
                                            idempotency_key=key, content_type=request.mimetype))
 
 
@@ -82,6 +83,6 @@ def api_create_lead():
     spec = rt.spec.sources.get(source)
     if spec is None:
         raise ApiError(404, f"no source named {source!r} in flows.yaml")
-    key = capture.idempotency_key(raw, request.headers.get("Idempotency-Key"))
-    return receipt_response(capture.accept(rt, source=source, channel="api", raw=raw, payload=payload,
+    key = inbox.idempotency_key(raw, request.headers.get("Idempotency-Key"))
+    return receipt_response(inbox.accept(rt, source=source, channel="api", raw=raw, payload=payload,
                                            idempotency_key=key, content_type=request.mimetype))

@@ -1,9 +1,9 @@
 """Helpers for the Chromium tests: launch arguments, logging in, counting drawn chart shapes."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from playwright.sync_api import sync_playwright
 

@@ -15,9 +15,9 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def analytics_app(clock):
     """make(db_url, **env) -> (app, runtime): the real app on a migrated database, inline jobs."""
-    from connector.config import load_settings
-    from connector.jobs import InlineQueue
-    from connector.runtime import Runtime
+    from connector.core.config import load_settings
+    from connector.core.runtime import Runtime
+    from connector.jobs.backends import InlineQueue
     from connector.store import Database
     from connector.web import create_app
 

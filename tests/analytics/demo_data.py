@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from connector.store import Database
 from connector.store.models import FeedbackRequest, FeedbackResponse, Lead, Offer, Rep, TimelineEvent
 
-START = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 PROGRAMS = [("website", "spring-webinar"), ("website", "pricing-page"), ("hubspot", "ebook"),
             ("salesforce", "trade-show"), ("csv", None)]
 REPS = [("Ana Alder", "emea", None), ("Ben Birch", "emea", "Acme Partners"), ("Cy Cedar", "na", "Acme Partners"),

@@ -5,12 +5,12 @@ Captured days (UTC): Jan 5: L1 L2 · Jan 6: L3 L4 · Jan 7: L5 L6 L7 · Jan 8: L
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from connector.store import Database
 from connector.store.models import FeedbackRequest, FeedbackResponse, Lead, Offer, Rep, TimelineEvent
 
-DAY1 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+DAY1 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 M = timedelta(minutes=1)
 D = timedelta(days=1)
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.analytics.browser import OUTPUT, chart_shapes, logged_in_page, summary_figure
 from tests.analytics.conftest import PASSWORD
 

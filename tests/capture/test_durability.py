@@ -1,11 +1,9 @@
 """Nothing is lost: lost jobs and dead workers are retaken by the tick; re-runs make nothing twice."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import func, select
 
-from connector import capture
+from connector.capture import inbox
 from connector.jobs.tick import run_tick
 from connector.store.models import InboxItem, Lead
 from tests.capture.test_form_hook import ADA
@@ -32,7 +30,7 @@ def _statuses(rt):
 
 
 def test_lost_job_is_retaken_by_the_tick(runtime, client, clock):
-    from connector.jobs import InlineQueue
+    from connector.jobs.backends import InlineQueue
 
     runtime.queue = DroppingQueue()
     resp = post_form(client, FORM_SECRET, ADA)
@@ -48,18 +46,18 @@ def test_lost_job_is_retaken_by_the_tick(runtime, client, clock):
 def test_worker_killed_mid_job_is_retaken_after_its_lease(runtime, client, clock):
     runtime.queue = DroppingQueue()
     inbox_id = post_form(client, FORM_SECRET, ADA).json["id"]
-    assert capture._take_lease(runtime, inbox_id, clock.now())  # a worker takes it, then dies
-    capture.process(runtime, inbox_id)  # another delivery of the job: the live lease keeps it out
+    assert inbox._take_lease(runtime, inbox_id, clock.now())  # a worker takes it, then dies
+    inbox.process(runtime, inbox_id)  # another delivery of the job: the live lease keeps it out
     assert _statuses(runtime) == ["received"]
     clock.advance(seconds=61)
-    capture.process(runtime, inbox_id)
+    inbox.process(runtime, inbox_id)
     assert _statuses(runtime) == ["processed"]
 
 
 def test_processing_twice_makes_one_lead(runtime, client):
     inbox_id = post_form(client, FORM_SECRET, ADA).json["id"]
-    capture.process(runtime, inbox_id)
-    capture.process(runtime, inbox_id)
+    inbox.process(runtime, inbox_id)
+    inbox.process(runtime, inbox_id)
     with runtime.db.session() as s:
         assert s.scalar(select(func.count()).select_from(Lead)) == 1
 
@@ -71,11 +69,11 @@ def test_a_row_that_keeps_failing_is_marked_failed_with_the_error_type(runtime, 
     def explode(*args, **kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("connector.pipeline.decide_and_store", explode)
-    for _ in range(capture.MAX_ATTEMPTS):
+    monkeypatch.setattr("connector.capture.decide.decide_and_store", explode)
+    for _ in range(inbox.MAX_ATTEMPTS):
         clock.advance(seconds=61)
         try:
-            capture.process(runtime, inbox_id)
+            inbox.process(runtime, inbox_id)
         except RuntimeError:
             pass
     with runtime.db.session() as s:

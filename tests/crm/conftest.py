@@ -6,7 +6,7 @@ import pytest
 from connector.crm.base import RetryPolicy
 from connector.crm.hubspot import HubSpotAdapter
 from connector.crm.salesforce import SalesforceAdapter
-from connector.crm.sandbox import Sandbox
+from connector.demo.sandbox import Sandbox
 
 
 class Sleeps(list):
@@ -127,13 +127,14 @@ def rep(runtime, sandbox, clock):
 @pytest.fixture
 def synced(runtime, make_leads):
     """A lead written to one CRM through the outbox: returns (lead id, CRM record id)."""
-    from connector import sync
+    from connector.store import writeback
+    from connector.sync import drain
 
     def make(crm: str, **fields) -> tuple[int, str]:
         (lead_id,) = make_leads(1, **fields)
         with runtime.db.session() as s:
-            sync.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=(crm,))
-        sync.drain(runtime, crm)
+            writeback.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=(crm,))
+        drain.drain(runtime, crm)
         with runtime.db.session() as s:
             return lead_id, getattr(s.get(Lead, lead_id), f"{crm}_id")
     return make

@@ -4,9 +4,10 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from connector import sync
 from connector.cli import cli
+from connector.store import writeback
 from connector.store.models import Lead, Rep
+from connector.sync import drain
 
 
 def invoke(runtime, *args):
@@ -17,12 +18,12 @@ def test_sync_status_and_retry_show_and_requeue_parked_writes(runtime, sandbox, 
     ids = make_leads(2)
     with runtime.db.session() as s:
         for lead_id in ids:
-            sync.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=("salesforce",))
-    sync.drain(runtime, "salesforce")
+            writeback.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=("salesforce",))
+    drain.drain(runtime, "salesforce")
     with runtime.db.session() as s:
-        sync.enqueue_lead_write(s, runtime, s.get(Lead, ids[0]), {"feedback.pursuit_status": "Sleeping"},
+        writeback.enqueue_lead_write(s, runtime, s.get(Lead, ids[0]), {"feedback.pursuit_status": "Sleeping"},
                                 crms=("salesforce",))
-    sync.drain(runtime, "salesforce")
+    drain.drain(runtime, "salesforce")
     out = invoke(runtime, "sync", "status").output
     assert "salesforce  pending      0  failed      0  parked      1  sent      2" in out
     sandbox.state.picklists["Lead.Status"].add("Sleeping")
@@ -58,10 +59,10 @@ def test_an_outage_mid_drain_on_postgresql(make_runtime, pg_url, sandbox, crm_en
         s.add_all(leads)
         s.flush()
         for lead in leads:
-            sync.enqueue_lead_write(s, rt, lead, crms=("hubspot",))
+            writeback.enqueue_lead_write(s, rt, lead, crms=("hubspot",))
     sandbox.set_faults(outage_after=2)
-    assert sync.drain(rt, "hubspot").sent == 200
+    assert drain.drain(rt, "hubspot").sent == 200
     sandbox.set_faults(outage=False)
     clock.advance(minutes=10)
-    assert sync.drain(rt, "hubspot").sent == 50
+    assert drain.drain(rt, "hubspot").sent == 50
     assert len(sandbox.state.contacts) == 250 and set(sandbox.stats()["writes"].values()) == {1}

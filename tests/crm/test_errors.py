@@ -11,10 +11,10 @@ from hubspot.crm.contacts import exceptions as contact_exc
 from hubspot.crm.owners import exceptions as owner_exc
 from simple_salesforce import exceptions as sf_exc
 
+from connector.core.errors import CrmAuthError, CrmError, CrmRejectedError, CrmTransientError
 from connector.crm import hubspot as hs_adapter
 from connector.crm import salesforce as sf_adapter
 from connector.crm.base import Change, RetryPolicy
-from connector.errors import CrmAuthError, CrmError, CrmRejectedError, CrmTransientError
 
 
 def exception_classes(module) -> list[type]:

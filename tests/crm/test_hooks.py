@@ -4,7 +4,7 @@ from __future__ import annotations
 import requests
 from sqlalchemy import func, select
 
-from connector.crm.sandbox.senders import is_ack
+from connector.demo.sandbox.senders import is_ack
 from connector.store.models import InboxItem, Lead, Rep, SeenEvent
 from tests.crm.conftest import HUBSPOT_SECRET, ORG_ID, OUTBOUND_KEY, PUBLIC_URL
 

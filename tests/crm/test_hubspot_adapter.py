@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from connector.core.errors import CrmAuthError
 from connector.crm.base import Change
-from connector.errors import CrmAuthError
 
 
 def test_upsert_then_update_writes_each_contact_once_per_push(hubspot, sandbox):
@@ -69,7 +69,7 @@ def test_batch_read_takes_one_call_per_hundred_ids(hubspot, sandbox):
 
 
 def test_the_sandbox_refuses_more_than_100_inputs_like_hubspot(hubspot, sandbox):
-    from connector.errors import CrmRejectedError
+    from connector.core.errors import CrmRejectedError
 
     body = {"inputs": [{"id": str(i)} for i in range(101)], "properties": ["email"]}
     with pytest.raises(CrmRejectedError, match="400 VALIDATION_ERROR"):

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from connector import sync
-from connector.crm import events
+from connector.store import writeback
 from connector.store.models import FeedbackResponse, InboxItem, Lead, OutboxItem, Rep, TimelineEvent
+from connector.sync import drain, events
 
 
 def synced_lead(runtime, synced, **fields) -> tuple[int, str]:
@@ -34,8 +34,8 @@ def pending(runtime):
 def test_our_own_writes_do_not_come_back_as_changes(runtime, sandbox, make_leads, rep):
     (lead_id,) = make_leads(1, owner_rep_id=rep)
     with runtime.db.session() as s:
-        sync.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=("salesforce",))
-    sync.drain(runtime, "salesforce")
+        writeback.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=("salesforce",))
+    drain.drain(runtime, "salesforce")
     assert poll(runtime) == 1  # the record we wrote is read back ...
     assert crm_events(runtime, lead_id) == [] and pending(runtime) == []  # ... and recognised as our echo
     with runtime.db.session() as s:
@@ -68,7 +68,7 @@ def test_leadwire_wins_keeps_our_value_and_writes_it_back(runtime, sandbox, sync
     assert kind == "crm.conflict" and data["rule"] == "leadwire_wins" and data["crm_value"] == 5
     [row] = pending(runtime)
     assert row.fields == {"Leadwire_Score__c": 50}
-    sync.drain(runtime, "salesforce")
+    drain.drain(runtime, "salesforce")
     assert sandbox.state.leads[sf_id]["Leadwire_Score__c"] == 50
     poll(runtime)  # our corrective write is an echo in turn
     assert len(crm_events(runtime, lead_id)) == 1 and pending(runtime) == []

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from connector.core.errors import CrmRejectedError
 from connector.crm.base import Change
-from connector.errors import CrmRejectedError
 
 
 def lead(key: str, **fields) -> Change:

@@ -5,14 +5,15 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from connector import sync
+from connector.store import writeback
 from connector.store.models import Lead, OutboxItem, TimelineEvent
+from connector.sync import drain
 
 
 def enqueue(runtime, lead_ids, fields=None, **kwargs):
     with runtime.db.session() as s:
         for lead_id in lead_ids:
-            sync.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), fields, **kwargs)
+            writeback.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), fields, **kwargs)
 
 
 def outbox(runtime, **where):
@@ -31,7 +32,7 @@ def lead(runtime, lead_id):
 def test_a_new_lead_is_created_in_both_crms_with_its_mapped_fields(runtime, sandbox, make_leads, rep):
     (lead_id,) = make_leads(1, owner_rep_id=rep)
     enqueue(runtime, [lead_id])
-    assert sync.drain(runtime, "salesforce").sent == 1 and sync.drain(runtime, "hubspot").sent == 1
+    assert drain.drain(runtime, "salesforce").sent == 1 and drain.drain(runtime, "hubspot").sent == 1
     stored = lead(runtime, lead_id)
     sf = sandbox.state.leads[stored.salesforce_id]
     assert (sf["LastName"], sf["Company"], sf["Leadwire_Score__c"], sf["Leadwire_Id__c"]) == ("Lead0", "Acme", 50, str(lead_id))
@@ -43,8 +44,8 @@ def test_a_new_lead_is_created_in_both_crms_with_its_mapped_fields(runtime, sand
 def test_drains_use_the_largest_batches_each_api_allows(runtime, sandbox, make_leads):
     ids = make_leads(450)
     enqueue(runtime, ids)
-    assert sync.drain(runtime, "salesforce").batches == 3
-    assert sync.drain(runtime, "hubspot").batches == 5
+    assert drain.drain(runtime, "salesforce").batches == 3
+    assert drain.drain(runtime, "hubspot").batches == 5
     assert sandbox.calls("salesforce PATCH") == 3 and sandbox.calls("hubspot POST") == 5
     assert len(sandbox.state.leads) == 450 and len(sandbox.state.contacts) == 450
 
@@ -52,15 +53,15 @@ def test_drains_use_the_largest_batches_each_api_allows(runtime, sandbox, make_l
 def test_several_changes_to_one_record_become_one_write(runtime, sandbox, make_leads, rep):
     (lead_id,) = make_leads(1)
     enqueue(runtime, [lead_id])
-    sync.drain(runtime, "salesforce")
+    drain.drain(runtime, "salesforce")
     with runtime.db.session() as s:
         row = s.get(Lead, lead_id)
         row.owner_rep_id = rep
-        sync.enqueue_lead_write(s, runtime, row, reason="owner")
-        sync.enqueue_lead_write(s, runtime, row, {"score": 80})
-        sync.enqueue_lead_write(s, runtime, row, {"feedback.pursuit_status": "meeting_set"})
-        sync.enqueue_lead_write(s, runtime, row, {"score": 90})
-    report = sync.drain(runtime, "salesforce")
+        writeback.enqueue_lead_write(s, runtime, row, reason="owner")
+        writeback.enqueue_lead_write(s, runtime, row, {"score": 80})
+        writeback.enqueue_lead_write(s, runtime, row, {"feedback.pursuit_status": "meeting_set"})
+        writeback.enqueue_lead_write(s, runtime, row, {"score": 90})
+    report = drain.drain(runtime, "salesforce")
     assert report.sent == 1 and report.batches == 1
     sf_id = lead(runtime, lead_id).salesforce_id
     record = sandbox.state.leads[sf_id]
@@ -72,21 +73,21 @@ def test_several_changes_to_one_record_become_one_write(runtime, sandbox, make_l
 def test_a_refused_record_is_parked_with_the_crm_message_and_the_rest_go_through(runtime, sandbox, make_leads):
     ids = make_leads(3)
     enqueue(runtime, ids)
-    sync.drain(runtime, "salesforce")
+    drain.drain(runtime, "salesforce")
     enqueue(runtime, ids[:2], {"feedback.pursuit_status": "meeting_set"})
     enqueue(runtime, ids[2:], {"feedback.pursuit_status": "Sleeping"})
-    report = sync.drain(runtime, "salesforce")
+    report = drain.drain(runtime, "salesforce")
     assert (report.sent, report.parked) == (2, 1)
     (parked,) = outbox(runtime, status="parked")
     assert parked.lead_id == ids[2] and "bad value for restricted picklist field: Sleeping" in parked.last_error
     with runtime.db.session() as s:
-        assert sync.status(s)["salesforce"] == {"pending": 0, "failed": 0, "parked": 1, "sent": 5}
+        assert drain.status(s)["salesforce"] == {"pending": 0, "failed": 0, "parked": 1, "sent": 5}
         kinds = s.scalars(select(TimelineEvent.kind).where(TimelineEvent.lead_id == ids[2])).all()
     assert "crm.parked" in kinds
     sandbox.state.picklists["Lead.Status"].add("Sleeping")  # an admin adds the value to the picklist
     with runtime.db.session() as s:
-        assert sync.retry_parked(s, runtime.clock.now()) == 1
-    assert sync.drain(runtime, "salesforce").sent == 1
+        assert drain.retry_parked(s, runtime.clock.now()) == 1
+    assert drain.drain(runtime, "salesforce").sent == 1
     assert sandbox.state.leads[lead(runtime, ids[2]).salesforce_id]["Status"] == "Sleeping"
 
 
@@ -94,14 +95,14 @@ def test_an_outage_mid_drain_loses_nothing_and_writes_nothing_twice(runtime, san
     ids = make_leads(450)
     enqueue(runtime, ids)
     sandbox.set_faults(outage_after=1)  # the first batch gets through, then the CRM goes down
-    first = sync.drain(runtime, "salesforce")
+    first = drain.drain(runtime, "salesforce")
     assert first.sent == 200 and first.retry == 200  # the failed batch waits; the third is not tried this round
     with runtime.db.session() as s:
-        counts = sync.status(s)["salesforce"]
+        counts = drain.status(s)["salesforce"]
     assert counts["sent"] == 200 and counts["failed"] == 200 and counts["pending"] == 50
     sandbox.set_faults(outage=False)
     clock.advance(minutes=10)
-    second = sync.drain(runtime, "salesforce")
+    second = drain.drain(runtime, "salesforce")
     assert second.sent == 250
     assert len(sandbox.state.leads) == 450
     assert set(sandbox.stats()["writes"].values()) == {1}
@@ -113,7 +114,7 @@ def test_a_429_storm_during_a_drain_is_waited_out(runtime, sandbox, make_leads, 
     ids = make_leads(150)
     enqueue(runtime, ids, crms=("hubspot",))
     sandbox.set_faults(rate_limit_storm=2, retry_after=3)
-    report = sync.drain(runtime, "hubspot")
+    report = drain.drain(runtime, "hubspot")
     assert report.sent == 150 and sleeps == [3.0, 3.0]
     assert len(sandbox.state.contacts) == 150
 
@@ -122,25 +123,25 @@ def test_request_limit_exceeded_defers_the_batch_without_blocking(runtime, sandb
     ids = make_leads(5)
     enqueue(runtime, ids, crms=("salesforce",))
     sandbox.set_faults(salesforce_api_used=15000)
-    report = sync.drain(runtime, "salesforce")
+    report = drain.drain(runtime, "salesforce")
     assert report.retry == 5 and sleeps == []
     rows = outbox(runtime)
     assert all(r.status == "pending" and "REQUEST_LIMIT_EXCEEDED" in r.last_error for r in rows)
     assert all(r.next_attempt_at == clock.now() + timedelta(seconds=300) for r in rows)
-    assert sync.drain(runtime, "salesforce").batches == 0  # not due yet
+    assert drain.drain(runtime, "salesforce").batches == 0  # not due yet
     sandbox.set_faults(salesforce_api_used=0)
     clock.advance(minutes=6)
-    assert sync.drain(runtime, "salesforce").sent == 5
+    assert drain.drain(runtime, "salesforce").sent == 5
 
 
 def test_a_crashed_drain_is_taken_up_again_after_its_lease(runtime, sandbox, make_leads, clock):
     ids = make_leads(3)
     enqueue(runtime, ids, crms=("hubspot",))
-    groups = sync._claim(runtime, "hubspot", 100, clock.now())  # a worker claims, then dies
+    groups = drain._claim(runtime, "hubspot", 100, clock.now())  # a worker claims, then dies
     assert len(groups) == 3
-    assert sync.drain(runtime, "hubspot").batches == 0
+    assert drain.drain(runtime, "hubspot").batches == 0
     clock.advance(minutes=6)
-    assert sync.drain(runtime, "hubspot").sent == 3
+    assert drain.drain(runtime, "hubspot").sent == 3
 
 
 def test_the_tick_queues_drains_for_due_rows(runtime, sandbox, make_leads):
@@ -158,7 +159,7 @@ def test_a_record_with_nothing_to_match_it_by_is_parked_not_stuck(runtime, sandb
     enqueue(runtime, ids, crms=("hubspot",))
     with runtime.db.session() as s:
         s.get(Lead, ids[0]).email = None  # removed before the drain: HubSpot upserts by e-mail
-    report = sync.drain(runtime, "hubspot")
+    report = drain.drain(runtime, "hubspot")
     assert (report.sent, report.parked) == (1, 1)
     (parked,) = outbox(runtime, status="parked")
     assert parked.lead_id == ids[0] and "nothing to match" in parked.last_error

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
-from connector.errors import InvalidLead
+from connector.core.errors import InvalidLead
 from connector.flows import load_spec, map_payload
 from connector.store.models import Lead
 

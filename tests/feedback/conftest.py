@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 
-from connector.config import load_settings
+from connector.core.config import load_settings
+from connector.core.runtime import Runtime
 from connector.flows.model import Cadence, DuplicateSpec, FeedbackSpec, Flow, Scoring, Spec
-from connector.jobs import InlineQueue
-from connector.runtime import Runtime
+from connector.jobs.backends import InlineQueue
 from connector.store import Database
 from connector.store.models import Lead, Rep
 from tests.conftest import deployment_env
@@ -120,7 +120,7 @@ def add_rep(rt, email_addr: str, *, manager: str | None = "boss@example.com") ->
 
 def accept_lead(rt, rep_id: int, *, flow: str = "inbound", product: str | None = "hvac") -> int:
     """A lead accepted by `rep_id` now, with feedback started as the offers use case does."""
-    from connector import feedback
+    from connector.pursuit import schedule
 
     now = rt.clock.now()
     with rt.db.session() as s:
@@ -129,7 +129,7 @@ def accept_lead(rt, rep_id: int, *, flow: str = "inbound", product: str | None =
                     owner_rep_id=rep_id, captured_at=now, accepted_at=now, updated_at=now)
         s.add(lead)
         s.flush()
-        feedback.on_accepted(s, rt, lead, now)
+        schedule.on_accepted(s, rt, lead, now)
         return lead.id
 
 

@@ -1,5 +1,5 @@
 """Pursuit answers: levels, partial vs complete per the seed's sections, and field-named validation."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from marshmallow import ValidationError
@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 from connector.flows.pursuit import make_answers, merged, validate_answers
 from tests.feedback.conftest import feedback_spec
 
-NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("form, level, complete, missing", [

@@ -1,12 +1,12 @@
 """The cadence as a pure table: once, every N (max M), until a level, per product; overdue and escalation."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from connector.flows import cadence
 from tests.feedback.conftest import feedback_spec
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 D = timedelta(days=1)
 
 

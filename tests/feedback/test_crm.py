@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from connector import feedback, timeline
 from connector.flows.model import CrmSpec
 from connector.flows.pursuit import make_answers
 from connector.flows.sections import parse_crm_mapping
 from connector.flows.yamlsrc import Problems
 from connector.jobs.tick import run_tick
+from connector.pursuit import answers
+from connector.store import timeline
 from connector.store.models import FeedbackResponse, Lead, OutboxItem
 from tests.feedback.conftest import accept_lead, add_rep
 
@@ -49,7 +50,7 @@ def lead_in_crm(rt, flow="inbound"):
 def answer(rt, lead_id, **values):
     with rt.db.session() as s:
         lead = s.get(Lead, lead_id)
-        feedback.record(s, rt, lead, lead.owner_rep_id, make_answers(**values), rt.clock.now())
+        answers.record(s, rt, lead, lead.owner_rep_id, make_answers(**values), rt.clock.now())
 
 
 def outbox(rt, lead_id):
@@ -115,14 +116,14 @@ def test_status_changed_in_the_crm_counts_as_feedback(crm_rt, clock):
     lead_id = lead_in_crm(crm_rt)
     with crm_rt.db.session() as s:
         lead = s.get(Lead, lead_id)
-        got = feedback.from_crm(s, crm_rt, lead, "In Discussion", clock.now())        # by the status's name
+        got = answers.from_crm(s, crm_rt, lead, "In Discussion", clock.now())        # by the status's name
         assert (got.level, got.pursuit_status, got.via) == (2, "in_discussion", "crm")
-        assert feedback.from_crm(s, crm_rt, lead, "in_discussion", clock.now()) is None   # the same again: no-op
-        assert feedback.from_crm(s, crm_rt, lead, WORKING, clock.now()) is None           # maps to the same
-        assert feedback.from_crm(s, crm_rt, lead, "OPEN_DEAL", clock.now()).pursuit_status == "quote_sent"
-        assert feedback.from_crm(s, crm_rt, lead, "Open - Not Contacted", clock.now()) is None
+        assert answers.from_crm(s, crm_rt, lead, "in_discussion", clock.now()) is None   # the same again: no-op
+        assert answers.from_crm(s, crm_rt, lead, WORKING, clock.now()) is None           # maps to the same
+        assert answers.from_crm(s, crm_rt, lead, "OPEN_DEAL", clock.now()).pursuit_status == "quote_sent"
+        assert answers.from_crm(s, crm_rt, lead, "Open - Not Contacted", clock.now()) is None
         assert timeline.events(s, lead_id)[-1].kind == "feedback.crm_ignored"
-        won = feedback.from_crm(s, crm_rt, lead, "Closed - Converted", clock.now())
+        won = answers.from_crm(s, crm_rt, lead, "Closed - Converted", clock.now())
         assert (won.level, won.outcome, won.complete, lead.status) == (3, "won", False, "won")
     assert outbox(crm_rt, lead_id) == []                         # what came from the CRM is not written back
     with crm_rt.db.session() as s:

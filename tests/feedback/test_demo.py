@@ -1,7 +1,7 @@
 """The demo stage: simulated reps answer some requests at each level from the received e-mails."""
 from sqlalchemy import select
 
-from connector.demo_feedback import play_feedback
+from connector.demo.feedback_players import play_feedback
 from connector.store.models import Lead
 from tests.feedback.conftest import accept_lead, add_rep
 

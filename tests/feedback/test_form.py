@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from connector.core.tokens import Tokens
 from connector.jobs.tick import run_tick
 from connector.store.models import FeedbackRequest, FeedbackResponse, Lead
-from connector.tokens import Tokens
 from tests.feedback.conftest import accept_lead, add_rep, first_link
 
 

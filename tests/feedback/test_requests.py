@@ -3,9 +3,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from connector import feedback, timeline
 from connector.flows.pursuit import make_answers
 from connector.jobs.tick import run_tick
+from connector.pursuit import answers, requests, schedule
+from connector.store import timeline
 from connector.store.models import FeedbackRequest, Lead
 from tests.feedback.conftest import accept_lead, add_rep
 
@@ -26,7 +27,7 @@ def kinds(rt, lead_id):
 def answer_now(rt, lead_id, **values):
     with rt.db.session() as s:
         lead = s.get(Lead, lead_id)
-        feedback.record(s, rt, lead, lead.owner_rep_id, make_answers(**values), rt.clock.now())
+        answers.record(s, rt, lead, lead.owner_rep_id, make_answers(**values), rt.clock.now())
 
 
 def test_every_n_days_at_most_m_times_then_stops(fb_rt_any, clock, smtp_inbox):
@@ -107,7 +108,7 @@ def test_reassigned_lead_gets_no_more_requests_for_the_old_owner(fb_rt, clock, s
     with fb_rt.db.session() as s:                          # re-offered and accepted by another rep (offers)
         lead = s.get(Lead, lead_id)
         lead.owner_rep_id, lead.accepted_at = new, clock.now()
-        feedback.on_accepted(s, fb_rt, lead, clock.now())
+        schedule.on_accepted(s, fb_rt, lead, clock.now())
     assert requests_of(fb_rt, lead_id) == [(1, "sent"), (2, "cancelled"), (1, "scheduled")]
     clock.advance(days=2); assert run_tick(fb_rt)["feedback.send_due"] == 1
     clock.advance(days=30); run_tick(fb_rt)
@@ -161,7 +162,7 @@ def test_accepting_twice_schedules_once(fb_rt, clock, smtp_inbox):
     rep = add_rep(fb_rt, "tom@example.com")
     lead_id = accept_lead(fb_rt, rep)
     with fb_rt.db.session() as s:
-        feedback.on_accepted(s, fb_rt, s.get(Lead, lead_id), clock.now())
+        schedule.on_accepted(s, fb_rt, s.get(Lead, lead_id), clock.now())
     assert requests_of(fb_rt, lead_id) == [(1, "scheduled")]
     assert kinds(fb_rt, lead_id)[:2] == ["feedback.cadence", "feedback.scheduled"]
 
@@ -193,7 +194,7 @@ def test_concurrent_ticks_send_each_request_once(pg_url, clock, smtp_inbox):
 
         def tick():
             barrier.wait()
-            counts.append(feedback.send_due(rt, clock.now()))
+            counts.append(requests.send_due(rt, clock.now()))
 
         threads = [threading.Thread(target=tick) for _ in range(3)]
         for t in threads:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from connector.errors import ConfigError
+from connector.core.errors import ConfigError
 from connector.flows import load_spec
 
-NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)  # a Monday afternoon
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday afternoon
 
 FORM_MAPPING = """\
 fields:

@@ -78,7 +78,7 @@ def test_each_duplicate_rule_finds_the_stored_lead(loaded, change, rule):
     assert decision.outcome == "duplicate"
     assert (decision.duplicate.lead_id, decision.duplicate.rule, decision.duplicate.action) == (41, rule, "merge")
     assert decision.plan is None
-    assert f"duplicate of lead 41" in " ".join(decision.reasons)
+    assert "duplicate of lead 41" in " ".join(decision.reasons)
 
 
 def test_different_person_at_the_same_company_is_not_a_duplicate(loaded):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.errors import InvalidLead, NotFound
+from connector.core.errors import InvalidLead, NotFound
 from connector.flows import load_spec, map_payload
 from tests.flows.helpers import BASE, FLOWS, spec
 

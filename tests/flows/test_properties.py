@@ -6,7 +6,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connector.errors import InvalidLead
+from connector.core.errors import InvalidLead
 from connector.flows import Context, InMemoryIndex, RepView, decide, load_spec, map_payload
 from tests.flows.helpers import NOW
 

@@ -7,7 +7,6 @@ import pytest
 
 from tests.flows.helpers import BASE, FLOWS, line_of, problems, spec
 
-
 _PLACE = re.compile(r"^(.*?):(\d+): (.*)$", re.S)
 
 

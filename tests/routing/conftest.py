@@ -60,7 +60,7 @@ def routing_rt(make_runtime, sqlite_url, smtp):
 
 def add_reps(rt, *records: dict) -> dict[str, int]:
     """Import reps; returns {email: id}."""
-    from connector import reps
+    from connector.routing import reps
     from connector.store.models import Rep
 
     reps.import_records(rt, list(enumerate(records)))
@@ -70,7 +70,7 @@ def add_reps(rt, *records: dict) -> dict[str, int]:
 
 def capture(rt, **fields) -> int:
     """Capture one lead through the API source; returns the lead id."""
-    from connector import capture as uc
+    from connector.capture import inbox as uc
     from connector.store.models import InboxItem
 
     fields.setdefault("email", f"lead{id(fields)}@acme.example")

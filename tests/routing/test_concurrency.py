@@ -3,7 +3,7 @@ import multiprocessing
 import threading
 from collections import Counter
 
-from connector import offers
+from connector.routing import offers
 from tests import conftest as root
 from tests.routing import workers
 from tests.routing.conftest import DATA, add_reps, capture, offers_of
@@ -118,7 +118,7 @@ def test_the_same_offer_clicked_many_times_at_once_is_accepted_once(make_runtime
 def test_rep_load_and_performance_come_from_offers_and_closed_leads(make_runtime, pg_url, clock):
     from datetime import timedelta
 
-    from connector.routing_snapshot import load_and_stats
+    from connector.routing.candidates import load_and_stats
     from connector.store.models import Lead, Offer
 
     rt = make_runtime(pg_url, LEADWIRE_FLOWS=str(DATA / "flows.yaml"))

@@ -3,7 +3,7 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from connector.demo_offers import play_offers
+from connector.demo.offer_players import play_offers
 from connector.store.models import Lead
 from tests.routing.conftest import NA_REPS, add_reps, capture
 

@@ -2,8 +2,8 @@
 import re
 from datetime import timedelta
 
-from connector import offers
 from connector.jobs.tick import run_tick
+from connector.routing import offers
 from tests.routing.conftest import NA_REPS, add_reps, capture, lead_of, offers_of
 
 
@@ -84,7 +84,7 @@ def test_an_expired_link_says_it_expired_and_cannot_be_accepted(routing_rt, smtp
 
 
 def test_a_tampered_or_forged_link_is_refused(routing_rt, smtp, client_for):
-    from connector.tokens import Tokens
+    from connector.core.tokens import Tokens
 
     lead_id = _lead(routing_rt)
     client = client_for(routing_rt)

@@ -1,8 +1,8 @@
 """Sequential exclusive offers on the fake clock: window, decline → next rep, expiry → next, escalation."""
 from datetime import timedelta
 
-from connector import offers
 from connector.jobs.tick import run_tick
+from connector.routing import offers
 from tests.routing.conftest import AUTH, NA_REPS, add_reps, capture, lead_of, offers_of
 
 

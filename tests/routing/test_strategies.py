@@ -1,15 +1,20 @@
 """Routing strategies as pure tables: eligibility rules, territory, product, and each chooser."""
-from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from connector.flows.routing import RepView
 from connector.flows.routing_strategies import (
-    exclusion_reason, haversine_km, in_working_hours, rank, rotate, smooth_weighted, territory_reason,
+    exclusion_reason,
+    haversine_km,
+    in_working_hours,
+    rank,
+    rotate,
+    smooth_weighted,
+    territory_reason,
 )
 
-MON_10_UTC = datetime(2026, 1, 5, 10, 0, tzinfo=timezone.utc)  # a Monday
+MON_10_UTC = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # a Monday
 WEEKDAYS = {d: ["09:00", "17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
 
 
@@ -23,7 +28,7 @@ def rep(rid=1, **kw) -> RepView:
     ("America/New_York", MON_10_UTC.replace(hour=14), True),
     ("Asia/Tokyo", MON_10_UTC, False),              # 19:00 in Tokyo
     ("Asia/Tokyo", MON_10_UTC.replace(hour=1), True),
-    ("Europe/Berlin", datetime(2026, 1, 10, 10, tzinfo=timezone.utc), False),  # Saturday
+    ("Europe/Berlin", datetime(2026, 1, 10, 10, tzinfo=UTC), False),  # Saturday
     ("Europe/Berlin", MON_10_UTC.replace(hour=15, minute=59), True),           # 16:59 local
     ("Europe/Berlin", MON_10_UTC.replace(hour=16), False),                     # 17:00 local: closed
 ])
@@ -38,12 +43,12 @@ def test_no_working_hours_means_always_available():
 @pytest.mark.parametrize("changes, filters, reason", [
     ({}, ("territory", "product", "capacity", "absence", "working_hours"), None),
     ({"active": False}, (), "inactive"),
-    ({"absent_from": datetime(2026, 1, 1, tzinfo=timezone.utc), "absent_until": datetime(2026, 1, 9, tzinfo=timezone.utc)},
+    ({"absent_from": datetime(2026, 1, 1, tzinfo=UTC), "absent_until": datetime(2026, 1, 9, tzinfo=UTC)},
      ("absence",), "absent until 2026-01-09"),
-    ({"absent_from": datetime(2026, 1, 1, tzinfo=timezone.utc), "absent_until": datetime(2026, 1, 5, 9, tzinfo=timezone.utc)},
+    ({"absent_from": datetime(2026, 1, 1, tzinfo=UTC), "absent_until": datetime(2026, 1, 5, 9, tzinfo=UTC)},
      ("absence",), None),                                                      # back since 09:00
-    ({"absent_from": datetime(2026, 1, 6, tzinfo=timezone.utc)}, ("absence",), None),   # leaves tomorrow
-    ({"absent_from": datetime(2026, 1, 1, tzinfo=timezone.utc)}, (), None),  # absence filter not asked for
+    ({"absent_from": datetime(2026, 1, 6, tzinfo=UTC)}, ("absence",), None),   # leaves tomorrow
+    ({"absent_from": datetime(2026, 1, 1, tzinfo=UTC)}, (), None),  # absence filter not asked for
     ({"open_offers": 5, "max_open_offers": 5}, ("capacity",), "at capacity: 5 open offers"),
     ({"open_leads": 50}, ("capacity",), "at capacity: 50 open leads"),
     ({"open_leads": 49}, ("capacity",), None),

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 
 def _runtime(env: dict):
-    from connector.clock import FakeClock
-    from connector.config import load_settings
-    from connector.runtime import build_runtime
+    from connector.core.clock import FakeClock
+    from connector.core.config import load_settings
+    from connector.jobs.boot import build_runtime
 
     return build_runtime(load_settings(env), queue="inline", clock=FakeClock(), upgrade=False)
 
@@ -23,7 +23,7 @@ def capture_many(env: dict, prefix: str, count: int, barrier) -> None:
 
 def accept(env: dict, offer_id: int, barrier, results) -> None:
     """Click accept on one offer at the same moment as the others."""
-    from connector import offers
+    from connector.routing import offers
 
     rt = _runtime(env)
     barrier.wait(30)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import time
 
-from connector.signing import sign
+from connector.core.signing import sign
 
 
 def signed_headers(secret: str, body: bytes, *, at: float | None = None, **extra) -> dict:

@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from connector.config import load_settings
-from connector.errors import ConfigError
+from connector.core.config import load_settings
+from connector.core.errors import ConfigError
 
 
 def test_defaults_are_the_embedded_setup():

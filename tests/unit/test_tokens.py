@@ -3,8 +3,8 @@ from datetime import timedelta
 
 import pytest
 
-from connector.errors import TokenError
-from connector.tokens import Tokens
+from connector.core.errors import TokenError
+from connector.core.tokens import Tokens
 
 
 def test_token_round_trips_until_it_expires(clock):

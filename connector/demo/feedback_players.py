@@ -1,0 +1,116 @@
+"""Demo stage: reps answer (or ignore) the feedback e-mails on a simulated clock, at every level."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+
+from connector.core.errors import TokenError
+from connector.jobs.tick import run_tick
+from connector.pursuit import answers, links
+from connector.store.models import Email, FeedbackRequest, FeedbackResponse
+
+# What each simulated rep does with request n (1-based) about a lead, chosen by lead id: a form answer,
+# a one-click action ("quick:<action>"), or None to ignore it. Some reps never answer (escalation).
+PLAYBOOK: tuple[dict[int, Any], ...] = (
+    {1: "quick:call", 2: {"pursuit_status": 1}, 3: {"outcome": "won", "amount": "24,000"}},
+    {1: {"contacted": "yes", "action": "email", "pursuit_status": 0}, 3: {"outcome": "lost", "lost_reason": 0}},
+    {2: "quick:visit"},
+    {},
+    {1: {"pursuit_status": 2}, 2: {"outcome": "won"}},   # won, amount not given yet: a partial level 3
+)
+
+
+def _messages(smtp_inbox) -> list:
+    return list(getattr(smtp_inbox, "messages", smtp_inbox))
+
+
+def _text(msg) -> str:
+    body = msg.get_body(preferencelist=("plain",)) if hasattr(msg, "get_body") else msg
+    return body.get_content() if hasattr(body, "get_content") else body.get_payload(decode=True).decode()
+
+
+def _links(msg) -> dict[str, str]:
+    """The form link ("form") and one-click links ("call", "email", ...) of a feedback e-mail."""
+    out = {}
+    for word in _text(msg).split():
+        if "/f/" in word:
+            token_part = word.split("/f/", 1)[1]
+            out[token_part.split("/quick/")[1] if "/quick/" in token_part else "form"] = token_part.split("/")[0]
+    return out
+
+
+def _wait_delivered(rt, timeout: float = 20.0) -> None:
+    """Until no feedback e-mail is still queued (the thread queue sends them in the background)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with rt.db.session() as s:
+            queued = s.scalar(select(func.count()).select_from(Email).where(
+                Email.kind.in_(("feedback", "feedback_escalation")), Email.status == "queued"))
+        if not queued:
+            return
+        time.sleep(0.05)
+
+
+def _form(plan: dict, spec, now) -> dict:
+    form = {k: v for k, v in plan.items()}
+    if isinstance(form.get("pursuit_status"), int):
+        form["pursuit_status"] = spec.statuses[form["pursuit_status"] % len(spec.statuses)]
+    if isinstance(form.get("lost_reason"), int):
+        form["lost_reason"] = spec.lost_reasons[form["lost_reason"] % len(spec.lost_reasons)]
+    if form.get("contacted") == "yes":
+        form.setdefault("action_at", now.date().isoformat())
+    if form.get("outcome") == "won" and form.get("amount"):
+        form.setdefault("close_date", now.date().isoformat())
+    if form.get("outcome") == "lost":
+        form.setdefault("close_date", now.date().isoformat())
+    return form
+
+
+def _answer(rt, urls: dict[str, str], now) -> None:
+    with rt.db.session() as s:
+        try:
+            opened = links.open_request(s, rt, urls["form"], now)
+        except TokenError:  # e.g. a reassigned lead's old e-mail: the rep just ignores it
+            return
+        plan = PLAYBOOK[opened.lead.id % len(PLAYBOOK)].get(opened.request.seq)
+        if plan is None:
+            return
+        if isinstance(plan, str):
+            action = plan.split(":", 1)[1]
+            opened = links.open_request(s, rt, urls[action], now)
+            answers.record(s, rt, opened.lead, opened.request.rep_id, answers.quick_answers(action, now), now,
+                            request=opened.request, via="email")
+        else:
+            answers.answer(s, rt, opened, _form(plan, opened.spec, now), now)
+
+
+def play_feedback(rt, clock, smtp_inbox, *, days: int = 60) -> dict:
+    """Advance `clock` a day at a time for `days`, ticking; reps answer some feedback e-mails at each level
+    (form and one-click) and ignore others. `smtp_inbox` holds the received messages (an object with a
+    `messages` list, or the list). Returns the demo's feedback figures."""
+    seen = 0
+    for _ in range(days):
+        clock.advance(days=1)
+        run_tick(rt, clock.now())
+        _wait_delivered(rt)
+        messages = _messages(smtp_inbox)
+        for msg in messages[seen:]:
+            urls = _links(msg)
+            if "form" in urls and "feedback" in str(msg["Subject"]).lower():
+                _answer(rt, urls, clock.now())
+        seen = len(messages)
+    with rt.db.session() as s:
+        count = lambda *where: s.scalar(select(func.count()).select_from(FeedbackResponse).where(*where))  # noqa: E731
+        leads = lambda outcome: s.scalar(select(func.count(func.distinct(FeedbackResponse.lead_id)))  # noqa: E731
+                                         .where(FeedbackResponse.outcome == outcome))
+        return {
+            "feedback_requests": s.scalar(select(func.count()).select_from(FeedbackRequest)
+                                          .where(FeedbackRequest.sent_at.is_not(None))),
+            "feedback_level1": count(FeedbackResponse.level == 1),
+            "feedback_level2": count(FeedbackResponse.level == 2),
+            "feedback_level3": count(FeedbackResponse.level == 3),
+            "won": leads("won"),
+            "lost": leads("lost"),
+        }

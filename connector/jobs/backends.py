@@ -1,0 +1,112 @@
+"""Three backends of the Queue protocol (connector.core.runtime). Jobs carry a task name and JSON arguments (ids), never objects."""
+from __future__ import annotations
+
+import logging
+import queue as stdlib_queue
+import threading
+
+from connector.core.runtime import Runtime
+from connector.jobs.tasks import TASKS
+from connector.jobs.tick import run_tick
+
+log = logging.getLogger(__name__)
+
+
+def run_task(rt: Runtime, task: str, *args) -> None:
+    """Run one registered task; unknown names are a programming error."""
+    TASKS[task](rt, *args)
+
+
+class InlineQueue:
+    """Runs each job at once in the caller (tests, CLI import). Errors propagate to the caller."""
+
+    def __init__(self):
+        self.runtime: Runtime | None = None
+
+    def enqueue(self, task: str, *args) -> None:
+        run_task(self.runtime, task, *args)
+
+    def close(self) -> None:
+        pass
+
+
+class ThreadQueue:
+    """Embedded default: background worker threads plus a tick thread every `tick_seconds`."""
+
+    def __init__(self, workers: int = 2, tick_seconds: float = 1.0):
+        self.runtime: Runtime | None = None
+        self._jobs: stdlib_queue.Queue = stdlib_queue.Queue()
+        self._stop = threading.Event()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._tick_seconds = tick_seconds
+        self._threads = [threading.Thread(target=self._work, daemon=True, name=f"leadwire-worker-{i}")
+                         for i in range(workers)]
+        self._threads.append(threading.Thread(target=self._ticker, daemon=True, name="leadwire-tick"))
+        self._started = False
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            for t in self._threads:
+                t.start()
+
+    def enqueue(self, task: str, *args) -> None:
+        with self._idle:
+            self._pending += 1
+        self._jobs.put((task, args))
+        self.start()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until every enqueued job has run (demo and tests)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                task, args = self._jobs.get(timeout=0.2)
+            except stdlib_queue.Empty:
+                continue
+            try:
+                run_task(self.runtime, task, *args)
+            except Exception:  # the tick re-takes unfinished work from the database
+                log.exception("job %s failed", task)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def _ticker(self) -> None:
+        while not self._stop.wait(self._tick_seconds):
+            try:
+                run_tick(self.runtime)
+            except Exception:
+                log.exception("tick failed")
+
+    def close(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            if t.is_alive():
+                t.join(timeout=5)
+
+
+class RQQueue:
+    """Production: RQ on Redis with the JSON serializer; `leadwire worker` runs the jobs."""
+
+    name = "leadwire"
+
+    def __init__(self, redis_url: str):
+        import redis
+        from rq import Queue as RQ
+        from rq.serializers import JSONSerializer
+
+        self.connection = redis.Redis.from_url(redis_url)
+        self.rq = RQ(self.name, connection=self.connection, serializer=JSONSerializer)
+        self.runtime = None
+
+    def enqueue(self, task: str, *args) -> None:
+        self.rq.enqueue("connector.jobs.worker.perform", task, *args, result_ttl=0, failure_ttl=86400)
+
+    def close(self) -> None:
+        self.connection.close()
