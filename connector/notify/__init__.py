@@ -1,7 +1,6 @@
 """E-mail: an outbox on the `emails` table, rendered from templates, sent over SMTP with retries."""
 from connector.notify.mailer import Mailer, MailError, mailer_from_settings
 from connector.notify.outbox import (
-    BACKOFF_SECONDS,
     MAX_ATTEMPTS,
     queue_email,
     render,
@@ -11,6 +10,6 @@ from connector.notify.outbox import (
 )
 
 __all__ = [
-    "BACKOFF_SECONDS", "MAX_ATTEMPTS", "Mailer", "MailError", "mailer_from_settings", "queue_email", "render",
+    "MAX_ATTEMPTS", "Mailer", "MailError", "mailer_from_settings", "queue_email", "render",
     "retry_step", "send_email", "send_task",
 ]

@@ -17,13 +17,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from connector.core.backoff import EMAILS
 from connector.notify.mailer import MailError, mailer_from_settings
 from connector.store.models import Email
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
-BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600)
-MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
+MAX_ATTEMPTS = EMAILS.max_attempts
 LEASE = timedelta(minutes=2)
 _env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -105,11 +105,10 @@ def send_email(rt, email_id: int, *, now: datetime | None = None) -> str:
             s.execute(update(Email).where(Email.id == email_id)
                       .values(status="sent", sent_at=rt.clock.now(), last_error=None))
             return "sent"
-        final = email.attempts >= MAX_ATTEMPTS
-        wait = BACKOFF_SECONDS[min(email.attempts, len(BACKOFF_SECONDS)) - 1]
+        final = EMAILS.exhausted(email.attempts)
         s.execute(update(Email).where(Email.id == email_id).values(
             status="failed" if final else "queued", last_error=error[:2000],
-            next_attempt_at=now + timedelta(seconds=wait)))
+            next_attempt_at=now + EMAILS.wait(email.attempts)))
     log.warning("e-mail %s (%s) attempt %s failed: %s", email_id, email.kind, email.attempts, error)
     return "failed" if final else "queued"
 

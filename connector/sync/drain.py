@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from connector.core.backoff import CRM_WRITES
 from connector.core.errors import CrmAuthError
 from connector.crm import adapter_for, configured
 from connector.crm.base import Change, CrmAdapter, PushResult
@@ -24,7 +25,6 @@ from connector.store.writeback import ID_COLUMN, crm_id, external_id
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
-MAX_BACKOFF = timedelta(hours=1)
 
 
 def adapter(rt, crm: str) -> CrmAdapter:
@@ -91,12 +91,6 @@ def _unwritable(groups: dict[int, list[OutboxItem]], changes: list[Change]) -> l
             for k in groups if str(k) not in keys]
 
 
-def _backoff(attempts: int, retry_after: float | None) -> timedelta:
-    if retry_after:
-        return timedelta(seconds=retry_after)
-    return min(MAX_BACKOFF, timedelta(seconds=30 * 2 ** max(0, attempts - 1)))
-
-
 def _record(rt, crm: str, groups: dict[int, list[OutboxItem]], results: list[PushResult], now: datetime,
             report: DrainReport) -> None:
     with rt.db.session() as s:
@@ -114,7 +108,7 @@ def _record(rt, crm: str, groups: dict[int, list[OutboxItem]], results: list[Pus
                     row.status, row.last_error = "parked", result.message
                 else:
                     row.last_error = result.message
-                    row.next_attempt_at = now + _backoff(row.attempts, result.retry_after)
+                    row.next_attempt_at = now + CRM_WRITES.wait(row.attempts, result.retry_after)
             if result.status == "ok":
                 report.sent += 1
                 if lead is not None and result.record_id and not crm_id(lead, crm):
