@@ -4,13 +4,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test serve worker deps venv migration bench-quick clean
+.PHONY: demo test lint serve worker deps venv migration bench-quick clean
 
-$(STAMP): pyproject.toml
+DEMO_STAMP := $(VENV)/.installed-demo
+
+$(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+
+# the demo needs the `demo` extra; the tests need everything
+$(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install -q -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
 
 venv: $(STAMP)
 
@@ -18,10 +27,15 @@ venv: $(STAMP)
 deps:
 	@bash scripts/install-system-deps.sh
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/leadwire demo
 
-test: $(STAMP) deps
+## ruff (lint and import order) and mypy on connector/, as `make test` runs them
+lint: $(STAMP)
+	$(BIN)/ruff check connector
+	$(BIN)/mypy
+
+test: $(STAMP) deps lint
 	$(BIN)/python -m pytest
 
 serve: $(STAMP)

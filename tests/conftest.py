@@ -1,17 +1,16 @@
-"""Shared fixtures: real PostgreSQL and Redis servers, fresh databases, a fake clock."""
-from __future__ import annotations
+"""Shared fixtures: real PostgreSQL, Redis and SMTP servers, fresh databases, a fake clock, the application.
 
-import itertools
-import os
+Helpers and constants live in tests/support (runtime.py: the deployment environment and its secrets)."""
+from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from connector.core.clock import FakeClock
+from connector.demo.mailbox import Mailbox
 from connector.store import Database
+from tests.support.runtime import database_name, deployment_env
 from tests.support.servers import postgresql_server, redis_server
-
-_names = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +31,7 @@ def pg_server():
 def pg_url(pg_server):
     """A fresh, migrated PostgreSQL database for one test."""
     server, admin = pg_server
-    name = f"t{os.getpid()}_{next(_names)}"
+    name = database_name()
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name} TEMPLATE leadwire_template"))
     yield f"{server}/{name}"
@@ -85,21 +84,14 @@ def clock():
     return FakeClock()
 
 
+@pytest.fixture
+def mailbox():
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping what it receives; see Mailbox."""
+    with Mailbox() as box:
+        yield box
+
+
 # --- the application ---------------------------------------------------------------------------
-
-REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
-FORM_SECRET = "test-form-secret-0123456789"
-API_KEY = "test-api-key-0123456789"
-
-
-def deployment_env(db_url: str, **extra) -> dict:
-    """The environment a test deployment runs with."""
-    env = {"DATABASE_URL": db_url, "LEADWIRE_FLOWS": str(REPO / "flows.yaml"),
-           "LEADWIRE_API_KEY": API_KEY, "LEADWIRE_SECRET_KEY": "test-secret-key-0123456789abcdef",
-           "WEBSITE_FORM_SECRET": FORM_SECRET, "LEADWIRE_BASE_URL": "http://127.0.0.1:9"}
-    env.update(extra)
-    return env
-
 
 @pytest.fixture
 def make_runtime(clock):

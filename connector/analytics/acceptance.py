@@ -6,8 +6,10 @@ from sqlalchemy import Connection, func, select
 from connector.analytics.filters import LEADS, OFFERS, Filters
 from connector.analytics.sql import count_if
 from connector.analytics.table import Column, Table, rate
+from connector.store.statuses import LeadStatus, OfferStatus
 
-STATUSES = ("accepted", "declined", "expired", "lost", "withdrawn", "pending")
+STATUSES = (OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.EXPIRED, OfferStatus.LOST, OfferStatus.WITHDRAWN,
+            OfferStatus.PENDING)
 
 
 def offer_rates(conn: Connection, f: Filters) -> Table:
@@ -17,16 +19,19 @@ def offer_rates(conn: Connection, f: Filters) -> Table:
     """
     stmt = (select(OFFERS.c.status, func.count()).select_from(f.joined(OFFERS, OFFERS.c.lead_id))
             .where(*f.offer_where()).group_by(OFFERS.c.status))
-    counts = dict(conn.execute(stmt).all())
+    counts = dict(conn.execute(stmt).tuples().all())
     offers = sum(counts.values())
-    settled = offers - counts.get("pending", 0)
-    rows = [{"status": s, "offers": counts.get(s, 0), "rate": None if s == "pending" else rate(counts.get(s, 0), settled)}
+    settled = offers - counts.get(OfferStatus.PENDING, 0)
+    rows = [{"status": s, "offers": counts.get(s, 0),
+             "rate": None if s == OfferStatus.PENDING else rate(counts.get(s, 0), settled)}
             for s in STATUSES]
-    summary = {"offers": offers, "settled": settled, "acceptance_rate": rate(counts.get("accepted", 0), settled),
-               "decline_rate": rate(counts.get("declined", 0), settled),
-               "expiry_rate": rate(counts.get("expired", 0), settled)}
+    summary = {"offers": offers, "settled": settled,
+               "acceptance_rate": rate(counts.get(OfferStatus.ACCEPTED, 0), settled),
+               "decline_rate": rate(counts.get(OfferStatus.DECLINED, 0), settled),
+               "expiry_rate": rate(counts.get(OfferStatus.EXPIRED, 0), settled)}
     return Table("offer_rates", "Offers: acceptance, decline and expiry",
-                 [Column("status", "Status"), Column("offers", "Offers", "int"), Column("rate", "Share of settled", "rate")],
+                 [Column("status", "Status"), Column("offers", "Offers", "int"),
+                  Column("rate", "Share of settled", "rate")],
                  rows, summary=summary, chart={"kind": "bar", "label": "status", "values": ["offers"]})
 
 
@@ -38,9 +43,11 @@ def missed(conn: Connection, f: Filters) -> Table:
     """
     c = LEADS.c
     not_accepted = c.accepted_at.is_(None)
-    stmt = select(func.count(), count_if(c.first_offered_at.is_not(None)), count_if(c.accepted_at.is_not(None)),
-                  count_if(not_accepted & (c.status == "offered")), count_if(c.status == "escalated"),
-                  count_if(not_accepted & (c.status != "offered"))).where(*f.lead_where(), c.outcome == "routed")
+    stmt = (select(func.count(), count_if(c.first_offered_at.is_not(None)), count_if(c.accepted_at.is_not(None)),
+                   count_if(not_accepted & (c.status == LeadStatus.OFFERED)),
+                   count_if(c.status == LeadStatus.ESCALATED),
+                   count_if(not_accepted & (c.status != LeadStatus.OFFERED)))
+            .where(*f.lead_where(), c.outcome == "routed"))
     routed, offered, accepted, waiting, escalated, never = conn.execute(stmt).one()
     decided = routed - waiting
     rows = [{"stage": "routed", "leads": routed, "rate": None},

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, FromClause, select
 
 from connector.core.errors import FieldError, LeadwireError
 from connector.store.models import Lead, Offer, Rep
@@ -66,7 +66,7 @@ class Filters:
                 errors.append(FieldError("rep", f"{raw_rep!r} is not a rep id (a whole number)"))
             else:
                 rep = int(raw_rep)
-        text = {}
+        text: dict[str, str | None] = {}
         for name in TEXT_FIELDS:
             value = (args.get(name) or "").strip()
             if len(value) > 128:
@@ -78,7 +78,7 @@ class Filters:
 
     def as_args(self) -> dict[str, str]:
         """The URL query arguments that reproduce these filters (only the ones set)."""
-        out = {}
+        out: dict[str, str] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if value is not None:
@@ -100,11 +100,12 @@ class Filters:
         need their lead joined)."""
         return any(getattr(self, n) is not None for n in ("start", "end", "source", "campaign", "flow", "team"))
 
-    def joined(self, table, lead_id):
+    def joined(self, table: FromClause, lead_id: ColumnElement[Any]) -> FromClause:
         """`table`, joined to leads on `lead_id` only when a lead filter needs it."""
         return table.join(LEADS, LEADS.c.id == lead_id) if self.on_leads else table
 
-    def lead_where(self, *, people: bool = True, when=LEADS.c.captured_at) -> list[ColumnElement[bool]]:
+    def lead_where(self, *, people: bool = True,
+                   when: ColumnElement[Any] = LEADS.c.captured_at) -> list[ColumnElement[bool]]:
         """Conditions on `leads`; with people=False the rep/partner filters are left to the caller.
         The date range applies to `when` (default: the lead's capture time)."""
         conds: list[ColumnElement[bool]] = []
@@ -121,7 +122,7 @@ class Filters:
             conds.extend(self.people_where(LEADS.c.owner_rep_id))
         return conds
 
-    def people_where(self, rep_column) -> list[ColumnElement[bool]]:
+    def people_where(self, rep_column: ColumnElement[Any]) -> list[ColumnElement[bool]]:
         """Conditions putting `rep_column` (a rep id) under the rep and partner filters."""
         conds: list[ColumnElement[bool]] = []
         if self.rep is not None:

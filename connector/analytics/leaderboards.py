@@ -1,11 +1,15 @@
 """Rep and partner leaderboards: offers answered, acceptance, response time, leads won and amount."""
 from __future__ import annotations
 
-from sqlalchemy import Connection, case, func, select
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Connection, Row, case, func, select
 
 from connector.analytics.filters import LEADS, OFFERS, REPS, Filters
 from connector.analytics.sql import count_if, seconds_between
 from connector.analytics.table import Column, Table, rate
+from connector.store.statuses import LeadStatus, OfferStatus
 
 COLUMNS = [Column("offers", "Offers", "int"), Column("accepted", "Accepted", "int"),
            Column("acceptance_rate", "Acceptance", "rate"), Column("avg_response_seconds", "Avg response", "seconds"),
@@ -19,14 +23,15 @@ def _per_rep(conn: Connection, f: Filters) -> dict[int, dict]:
     Two GROUP BY rep id aggregates (offers by the rep offered to, leads by owner); reps join later.
     """
     o = OFFERS.c
-    answered = o.status.in_(("accepted", "declined")) & o.responded_at.is_not(None)
+    answered = o.status.in_((OfferStatus.ACCEPTED, OfferStatus.DECLINED)) & o.responded_at.is_not(None)
     response = case((answered, seconds_between(conn.dialect.name, o.responded_at, o.offered_at)))
     stats: dict[int, dict] = {}
-    offers = (select(o.rep_id, func.count(), count_if(o.status == "accepted"), count_if(answered), func.sum(response))
+    offers = (select(o.rep_id, func.count(), count_if(o.status == OfferStatus.ACCEPTED), count_if(answered),
+                     func.sum(response))
               .select_from(f.joined(OFFERS, o.lead_id)).where(*f.offer_where()).group_by(o.rep_id))
     for rep, n, acc, ans, total in conn.execute(offers):
         stats[rep] = {"offers": n, "accepted": acc, "answered": ans, "response_total": float(total or 0)}
-    won = LEADS.c.status == "won"
+    won = LEADS.c.status == LeadStatus.WON
     leads = (select(LEADS.c.owner_rep_id, func.count(), count_if(won),
                     func.coalesce(func.sum(case((won, LEADS.c.won_amount))), 0.0))
              .where(*f.lead_where(), LEADS.c.owner_rep_id.is_not(None)).group_by(LEADS.c.owner_rep_id))
@@ -40,14 +45,15 @@ def _figures(s: dict) -> dict:
     offers, accepted, leads, won = s["offers"], s["accepted"], s.get("leads", 0), s.get("won", 0)
     return {"offers": offers, "accepted": accepted, "acceptance_rate": rate(accepted, offers),
             "avg_response_seconds": round(s["response_total"] / s["answered"], 1) if s["answered"] else None,
-            "leads": leads, "won": won, "conversion_rate": rate(won, leads), "won_amount": round(s.get("amount", 0.0), 2)}
+            "leads": leads, "won": won, "conversion_rate": rate(won, leads),
+            "won_amount": round(s.get("amount", 0.0), 2)}
 
 
 def _order(rows: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: (-r["won_amount"], -r["won"], -r["accepted"], r["name"]))
 
 
-def _reps(conn: Connection, ids) -> dict[int, tuple]:
+def _reps(conn: Connection, ids: Collection[int]) -> dict[int, Row[Any]]:
     return {r[0]: r for r in conn.execute(select(REPS.c.id, REPS.c.name, REPS.c.team, REPS.c.partner)
                                           .where(REPS.c.id.in_(list(ids))))} if ids else {}
 

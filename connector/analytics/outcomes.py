@@ -1,19 +1,20 @@
 """Pursuit measures: feedback compliance per level, the pursuit funnel, conversion by source and campaign."""
 from __future__ import annotations
 
-from sqlalchemy import Connection, case, exists, func, or_, select
+from sqlalchemy import Connection, Subquery, case, exists, func, or_, select
 
 from connector.analytics.filters import LEADS, Filters
 from connector.analytics.sql import count_if, lead_order_plan
 from connector.analytics.table import Column, Table, rate
 from connector.store.models import FeedbackRequest, FeedbackResponse
+from connector.store.statuses import LeadStatus
 
 REQUESTS = FeedbackRequest.__table__
 RESPONSES = FeedbackResponse.__table__
 LEVELS = {1: "1 · action taken", 2: "2 · pursuit status", 3: "3 · won / lost"}
 
 
-def _feedback_per_lead():
+def _feedback_per_lead() -> Subquery:
     """One row per lead with feedback: highest level reached and whether contact was reported."""
     r = RESPONSES.c
     contacted = or_(r.contacted.is_(True), r.action.is_not(None), r.level >= 2)
@@ -33,7 +34,7 @@ def feedback_compliance(conn: Connection, f: Filters) -> Table:
     with lead_order_plan(conn):
         n_asked, *reached = conn.execute(stmt).one()
     rows = [{"level": LEVELS[n], "asked": n_asked, "reported": got, "rate": rate(got, n_asked)}
-            for n, got in zip(LEVELS, reached)]
+            for n, got in zip(LEVELS, reached, strict=True)]
     q = REQUESTS.c
     req = conn.execute(select(count_if(q.sent_at.is_not(None)), count_if(q.answered_at.is_not(None)))
            .select_from(f.joined(REQUESTS, q.lead_id))
@@ -41,7 +42,8 @@ def feedback_compliance(conn: Connection, f: Filters) -> Table:
     return Table("feedback_compliance", "Feedback compliance per level",
                  [Column("level", "Level"), Column("asked", "Leads asked", "int"),
                   Column("reported", "Reported", "int"), Column("rate", "Compliance", "rate")],
-                 rows, summary={"requests_sent": req[0], "requests_answered": req[1], "answer_rate": rate(req[1], req[0])},
+                 rows, summary={"requests_sent": req[0], "requests_answered": req[1],
+                                "answer_rate": rate(req[1], req[0])},
                  chart={"kind": "bar", "label": "level", "values": ["rate"]})
 
 
@@ -52,25 +54,26 @@ def funnel(conn: Connection, f: Filters) -> Table:
     status (level 2+) was reported; won / lost: the lead's status. A closed lead counts as contacted.
     """
     fb = _feedback_per_lead()
-    closed = LEADS.c.status.in_(("won", "lost"))
+    closed = LEADS.c.status.in_((LeadStatus.WON, LeadStatus.LOST))
     stmt = (select(func.count(), count_if(or_(fb.c.contacted == 1, closed)), count_if(or_(fb.c.level >= 2, closed)),
-                   count_if(LEADS.c.status == "won"), count_if(LEADS.c.status == "lost"))
+                   count_if(LEADS.c.status == LeadStatus.WON), count_if(LEADS.c.status == LeadStatus.LOST))
             .select_from(LEADS.outerjoin(fb, fb.c.lead_id == LEADS.c.id))
             .where(*f.lead_where(), LEADS.c.accepted_at.is_not(None)))
     with lead_order_plan(conn):
         accepted, *stages = conn.execute(stmt).one()
     names = ["contacted", "in discussion", "won", "lost"]
     rows = [{"stage": "accepted", "leads": accepted, "rate": rate(accepted, accepted)}]
-    rows += [{"stage": s, "leads": n, "rate": rate(n, accepted)} for s, n in zip(names, stages)]
+    rows += [{"stage": s, "leads": n, "rate": rate(n, accepted)} for s, n in zip(names, stages, strict=True)]
     return Table("funnel", "Pursuit funnel",
-                 [Column("stage", "Stage"), Column("leads", "Leads", "int"), Column("rate", "Share of accepted", "rate")],
+                 [Column("stage", "Stage"), Column("leads", "Leads", "int"),
+                  Column("rate", "Share of accepted", "rate")],
                  rows, chart={"kind": "funnel", "label": "stage", "values": ["leads"]})
 
 
 def conversion(conn: Connection, f: Filters) -> Table:
     """Per source and campaign: leads, accepted, won, conversion (won / leads) and amount won."""
     c = LEADS.c
-    won = c.status == "won"
+    won = c.status == LeadStatus.WON
     campaign = func.coalesce(c.campaign, "(none)").label("campaign")
     amount = func.coalesce(func.sum(case((won, c.won_amount), else_=None)), 0.0)
     stmt = (select(c.source, campaign, func.count(), count_if(c.accepted_at.is_not(None)), count_if(won), amount)

@@ -4,26 +4,28 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Date, Select, case, cast, func, select, text
+from sqlalchemy import ColumnElement, Connection, Date, FromClause, Select, case, cast, func, select, text
 from sqlalchemy.dialects.postgresql import array
 
 
-def seconds_between(dialect: str, later, earlier) -> ColumnElement[float]:
+def seconds_between(dialect: str, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement[float]:
     """`later - earlier` in seconds as a float expression."""
     if dialect == "postgresql":
         return func.date_part("epoch", later - earlier)  # float8 (EXTRACT returns slower numeric)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def utc_day(dialect: str, column) -> ColumnElement:
+def utc_day(dialect: str, column: ColumnElement[Any]) -> ColumnElement[Any]:
     """The UTC calendar day of a timestamp (a date on PostgreSQL, 'YYYY-MM-DD' text on SQLite)."""
     if dialect == "postgresql":
         return cast(func.timezone("UTC", column), Date)
     return func.strftime("%Y-%m-%d", column)
 
 
-def percentiles(conn: Connection, table, where: list, stages: dict[str, tuple], ps: Sequence[float] = (0.5, 0.9)
+def percentiles(conn: Connection, table: FromClause, where: list[ColumnElement[bool]],
+                stages: dict[str, tuple[ColumnElement[Any], ColumnElement[bool]]], ps: Sequence[float] = (0.5, 0.9)
                 ) -> dict[str, tuple[int, list[float | None]]]:
     """Per stage: (count, [percentile_cont(p) for p in ps]) of `value` over rows of `table` under
     `where` + the stage's `condition`; `stages` maps name -> (value, condition), and the condition
@@ -44,13 +46,14 @@ def percentiles(conn: Connection, table, where: list, stages: dict[str, tuple], 
             for name, (value, cond) in stages.items()}
 
 
-def _sqlite_percentiles(conn: Connection, values: Select, ps: Sequence[float]) -> tuple[int, list[float | None]]:
+def _sqlite_percentiles(conn: Connection, values: Select[Any], ps: Sequence[float]
+                        ) -> tuple[int, list[float | None]]:
     sub = values.subquery()
     v = sub.c[0]
     n = conn.execute(select(func.count(v))).scalar_one()
     if not n:
         return 0, [None for _ in ps]
-    out = []
+    out: list[float | None] = []
     for p in ps:
         pos = p * (n - 1)
         lo = math.floor(pos)
@@ -61,7 +64,7 @@ def _sqlite_percentiles(conn: Connection, values: Select, ps: Sequence[float]) -
     return int(n), out
 
 
-def count_if(condition) -> ColumnElement[int]:
+def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     """SUM(CASE WHEN condition THEN 1 ELSE 0 END), portable and never NULL."""
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 

@@ -3,22 +3,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, Row, func, or_, select
 
 from connector.analytics.filters import LEADS, REPS, Filters
 from connector.analytics.table import Column, Table
 from connector.analytics.volume import TIMELINE
 from connector.core.errors import NotFound
+from connector.store.statuses import LeadStatus
 
-OPEN_WAIT = ("new", "escalated", "accepted")  # routed leads in these states with no owner need a person
+# routed leads in these states with no owner need a person
+OPEN_WAIT = (LeadStatus.NEW, LeadStatus.ESCALATED, LeadStatus.ACCEPTED)
 LIST_COLUMNS = [Column("id", "Lead", "int"), Column("captured_at", "Captured", "datetime"), Column("name", "Name"),
                 Column("email", "E-mail"), Column("company", "Company"), Column("source", "Source"),
-                Column("flow", "Flow"), Column("status", "Status"), Column("first_offered_at", "First offered", "datetime")]
+                Column("flow", "Flow"), Column("status", "Status"),
+                Column("first_offered_at", "First offered", "datetime")]
 _FIELDS = (LEADS.c.id, LEADS.c.captured_at, LEADS.c.first_name, LEADS.c.last_name, LEADS.c.email, LEADS.c.company,
            LEADS.c.source, LEADS.c.flow, LEADS.c.status, LEADS.c.first_offered_at)
 
 
-def _list_row(r) -> dict[str, Any]:
+def _list_row(r: Row[Any]) -> dict[str, Any]:
     name = " ".join(x for x in (r.first_name, r.last_name) if x)
     return {"id": r.id, "captured_at": r.captured_at, "name": name, "email": r.email, "company": r.company,
             "source": r.source, "flow": r.flow, "status": r.status, "first_offered_at": r.first_offered_at}
@@ -27,7 +30,7 @@ def _list_row(r) -> dict[str, Any]:
 def unassigned(conn: Connection, f: Filters, *, limit: int = 500) -> Table:
     """Leads needing a person: status escalated, or routed with no owner and no open offer; oldest first."""
     c = LEADS.c
-    needs = or_(c.status == "escalated",
+    needs = or_(c.status == LeadStatus.ESCALATED,
                 (c.outcome == "routed") & c.owner_rep_id.is_(None) & c.status.in_(OPEN_WAIT))
     stmt = select(*_FIELDS).where(*f.lead_where(people=False), needs).order_by(c.captured_at, c.id).limit(limit)
     rows = [_list_row(r) for r in conn.execute(stmt)]
@@ -41,7 +44,8 @@ def search(conn: Connection, q: str, *, limit: int = 50) -> Table:
     c = LEADS.c
     full_name = func.lower(func.coalesce(c.first_name, "") + " " + func.coalesce(c.last_name, ""))
     match = or_(func.lower(c.email).like(needle), full_name.like(needle), func.lower(c.company).like(needle))
-    rows = [_list_row(r) for r in conn.execute(select(*_FIELDS).where(match).order_by(c.captured_at.desc()).limit(limit))]
+    stmt = select(*_FIELDS).where(match).order_by(c.captured_at.desc()).limit(limit)
+    rows = [_list_row(r) for r in conn.execute(stmt)]
     return Table("search", f"Leads matching {q.strip()!r}", LIST_COLUMNS, rows)
 
 

@@ -30,7 +30,8 @@ def rejected(conn: Connection, f: Filters) -> Table:
             .group_by(reason).order_by(func.count().desc(), reason))
     rows = [{"reason": r, "leads": n, "share": rate(n, total)} for r, n in conn.execute(stmt)]
     return Table("rejected", "Rejected leads by reason",
-                 [Column("reason", "Reason"), Column("leads", "Leads", "int"), Column("share", "Share of captured", "rate")],
+                 [Column("reason", "Reason"), Column("leads", "Leads", "int"),
+                  Column("share", "Share of captured", "rate")],
                  rows, summary={"captured": total, "rejected": n_rejected, "rejected_rate": rate(n_rejected, total)},
                  chart={"kind": "bar", "label": "reason", "values": ["leads"]})
 

@@ -2,30 +2,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.flows import Context, decide
+from connector.core.errors import NotFound
+from connector.core.runtime import Runtime
+from connector.flows import Context, Decision, DuplicateMatch, RepView, decide
 from connector.routing import candidates, offers
 from connector.store import timeline
 from connector.store.match_index import SqlMatchIndex
 from connector.store.models import Account, Lead
+from connector.store.statuses import LeadStatus
 
 LEAD_FIELDS = {c.name for c in Lead.__table__.columns} - {
     "id", "inbox_id", "source", "flow", "outcome", "status", "score", "mql_level", "score_breakdown",
     "nurture_stream", "reject_reason", "team", "duplicate_of_id", "account_id", "owner_rep_id",
     "captured_at", "first_offered_at", "accepted_at", "closed_at", "won_amount", "updated_at"}
 
-STATUS_FOR_OUTCOME = {"routed": "new", "nurture": "nurture", "rejected": "rejected", "duplicate": "duplicate"}
+STATUS_FOR_OUTCOME = {"routed": LeadStatus.NEW, "nurture": LeadStatus.NURTURE, "rejected": LeadStatus.REJECTED,
+                      "duplicate": LeadStatus.DUPLICATE}
 
 
-def rep_snapshot(session: Session, fields: dict, now: datetime) -> list:
+def rep_snapshot(session: Session, fields: dict[str, Any], now: datetime) -> list[RepView]:
     """The reps the engine may consider for this lead (the routing module narrows and scores them)."""
     return candidates.rep_views(session, fields, now)
 
 
-def decide_and_store(session: Session, rt, fields: dict, *, source: str, inbox_id: int | None,
+def decide_and_store(session: Session, rt: Runtime, fields: dict[str, Any], *, source: str, inbox_id: int | None,
                      now: datetime) -> Lead:
     """Run the engine on `fields` and store the outcome; returns the lead the inbox row now points to."""
     ctx = Context(now=now, index=SqlMatchIndex(session), reps=rep_snapshot(session, fields, now))
@@ -49,7 +54,7 @@ def decide_and_store(session: Session, rt, fields: dict, *, source: str, inbox_i
     return lead
 
 
-def _apply(lead: Lead, decision) -> None:
+def _apply(lead: Lead, decision: Decision) -> None:
     lead.flow = decision.flow
     lead.outcome = decision.outcome
     lead.status = STATUS_FOR_OUTCOME[decision.outcome]
@@ -61,7 +66,7 @@ def _apply(lead: Lead, decision) -> None:
     lead.team = decision.plan.team if decision.plan else None
 
 
-def _account_id(session: Session, decision, fields: dict, now: datetime) -> int | None:
+def _account_id(session: Session, decision: Decision, fields: dict[str, Any], now: datetime) -> int | None:
     """The lead's account by company domain, created on first sight (free-mail domains have none)."""
     if decision.account is None:
         return None
@@ -77,10 +82,13 @@ def _account_id(session: Session, decision, fields: dict, now: datetime) -> int 
     return account.id
 
 
-def _merge_into(session: Session, dup, fields: dict, decision, inbox_id: int | None, now: datetime) -> Lead:
+def _merge_into(session: Session, dup: DuplicateMatch, fields: dict[str, Any], decision: Decision,
+                inbox_id: int | None, now: datetime) -> Lead:
     """A repeat touch: newer non-empty values win on the existing lead, and the touch is recorded."""
     lead = session.get(Lead, dup.lead_id)
-    changed = []
+    if lead is None:  # the match index found it in this transaction; only a concurrent delete gets here
+        raise NotFound(f"no lead {dup.lead_id} to merge into")
+    changed: list[str] = []
     for key, value in fields.items():
         if key not in LEAD_FIELDS or value in (None, "", [], {}):
             continue
@@ -101,7 +109,7 @@ def _merge_into(session: Session, dup, fields: dict, decision, inbox_id: int | N
     return lead
 
 
-def _headline(decision) -> str:
+def _headline(decision: Decision) -> str:
     parts = [decision.outcome]
     if decision.flow:
         parts.append(f"by flow {decision.flow}")

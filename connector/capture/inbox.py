@@ -13,16 +13,19 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.capture import decide
-from connector.core.errors import InvalidLead
+from connector.core.errors import InvalidLead, NotFound
+from connector.core.runtime import Runtime
 from connector.flows import map_payload
 from connector.store.models import InboxItem
+from connector.store.statuses import InboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,7 @@ class Receipt:
 
     inbox_id: int
     status: str
-    errors: list = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
     replayed: bool = False
 
 
@@ -48,7 +51,7 @@ def idempotency_key(raw: bytes, header: str | None) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def parse_body(raw: bytes, content_type: str) -> dict:
+def parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
     """The lead fields in a body: a JSON object, or form-encoded fields. ValueError says what is wrong."""
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
@@ -61,17 +64,18 @@ def parse_body(raw: bytes, content_type: str) -> dict:
     return payload
 
 
-def accept(rt, *, source: str, channel: str, raw: bytes, payload: dict, idempotency_key: str,
-           record: dict | None = None, content_type: str = "application/json") -> Receipt:
+def accept(rt: Runtime, *, source: str, channel: str, raw: bytes, payload: dict[str, Any], idempotency_key: str,
+           record: dict[str, Any] | None = None, content_type: str = "application/json") -> Receipt:
     """Commit the payload to the inbox (once per source and key) and queue its processing."""
-    errors: list[dict] = []
+    errors: list[dict[str, Any]] = []
     try:
         map_payload(rt.spec, source, record if record is not None else payload)
     except InvalidLead as exc:
         errors = [e.as_dict() for e in exc.errors]
     item = InboxItem(source=source, channel=channel, idempotency_key=idempotency_key,
-                     payload=raw.decode("utf-8", "replace"), content_type=content_type, record=record, received_at=rt.clock.now(),
-                     status="rejected" if errors else "received", errors=errors or None)
+                     payload=raw.decode("utf-8", "replace"), content_type=content_type, record=record,
+                     received_at=rt.clock.now(), status=InboxStatus.REJECTED if errors else InboxStatus.RECEIVED,
+                     errors=errors or None)
     try:
         with rt.db.session() as s:
             s.add(item)
@@ -87,64 +91,68 @@ def accept(rt, *, source: str, channel: str, raw: bytes, payload: dict, idempote
     return Receipt(inbox_id, item.status, errors)
 
 
-def _find(rt, source: str, key: str) -> Receipt | None:
+def _find(rt: Runtime, source: str, key: str) -> Receipt | None:
     with rt.db.session() as s:
         row = s.execute(select(InboxItem.id, InboxItem.status, InboxItem.errors)
                         .where(InboxItem.source == source, InboxItem.idempotency_key == key)).first()
     return Receipt(row.id, row.status, row.errors or [], replayed=True) if row else None
 
 
-def _take_lease(rt, inbox_id: int, now: datetime) -> bool:
+def _take_lease(rt: Runtime, inbox_id: int, now: datetime) -> bool:
     """Claim the row for LEASE; False if it is done or another worker holds a live lease."""
     with rt.db.session() as s:
-        taken = s.execute(
+        result = s.execute(
             update(InboxItem)
-            .where(InboxItem.id == inbox_id, InboxItem.status == "received",
+            .where(InboxItem.id == inbox_id, InboxItem.status == InboxStatus.RECEIVED,
                    or_(InboxItem.lease_until.is_(None), InboxItem.lease_until < now))
             .values(lease_until=now + LEASE, attempts=InboxItem.attempts + 1)
-        ).rowcount
+        )
+        taken = cast(CursorResult[Any], result).rowcount  # an UPDATE's result is a CursorResult
     return taken == 1
 
 
-def process(rt, inbox_id: int) -> None:
+def process(rt: Runtime, inbox_id: int) -> None:
     """Task `capture.process`: turn one inbox row into a lead decision; safe to run twice."""
     now = rt.clock.now()
     if not _take_lease(rt, inbox_id, now):
         return
     try:
         with rt.db.session() as s:
-            item = s.get(InboxItem, inbox_id, with_for_update=s.bind.dialect.name == "postgresql")
-            if item.status != "received":
+            item = s.get(InboxItem, inbox_id, with_for_update=rt.db.dialect == "postgresql")
+            if item is None:  # the lease was just taken on it: only a concurrent delete gets here
+                raise NotFound(f"no inbox row {inbox_id}")
+            if item.status != InboxStatus.RECEIVED:
                 return
             body = item.record if item.record is not None else parse_body(item.payload.encode(), item.content_type)
             try:
                 fields = map_payload(rt.spec, item.source, body)
             except InvalidLead as exc:
-                item.status, item.errors, item.processed_at = "rejected", [e.as_dict() for e in exc.errors], now
+                problems = [e.as_dict() for e in exc.errors]
+                item.status, item.errors, item.processed_at = InboxStatus.REJECTED, problems, now
                 return
             lead = decide.decide_and_store(s, rt, fields, source=item.source, inbox_id=item.id, now=now)
-            item.status, item.lead_id, item.processed_at, item.lease_until = "processed", lead.id, now, None
+            item.status, item.lead_id, item.processed_at, item.lease_until = InboxStatus.PROCESSED, lead.id, now, None
     except Exception as exc:
         _record_failure(rt, inbox_id, exc)
         raise
 
 
-def _record_failure(rt, inbox_id: int, exc: Exception) -> None:
+def _record_failure(rt: Runtime, inbox_id: int, exc: Exception) -> None:
     """Keep the error's type (never the payload) and give up after MAX_ATTEMPTS."""
     log.warning("inbox %s: processing failed with %s", inbox_id, type(exc).__name__)
     with rt.db.session() as s:
         item = s.get(InboxItem, inbox_id)
         if item and item.attempts >= MAX_ATTEMPTS:
-            item.status = "failed"
+            item.status = InboxStatus.FAILED
             item.errors = [{"field": "", "problem": f"processing failed {item.attempts} times: {type(exc).__name__}"}]
 
 
-def retake_stalled(rt, now: datetime) -> int:
+def retake_stalled(rt: Runtime, now: datetime) -> int:
     """Tick step: re-queue received rows whose job never ran or whose worker died mid-job."""
     with rt.db.session() as s:
         ids = list(s.scalars(
             select(InboxItem.id).where(
-                InboxItem.status == "received",
+                InboxItem.status == InboxStatus.RECEIVED,
                 or_(InboxItem.lease_until < now,
                     (InboxItem.lease_until.is_(None)) & (InboxItem.received_at < now - STALL_GRACE)))
             .order_by(InboxItem.id).limit(500)))
@@ -153,7 +161,7 @@ def retake_stalled(rt, now: datetime) -> int:
     return len(ids)
 
 
-def inbox_summary(session: Session, inbox_id: int) -> dict:
+def inbox_summary(session: Session, inbox_id: int) -> dict[str, Any]:
     """The inbox row's public status (no payload): for GET /api/inbox/<id>."""
     item = session.get(InboxItem, inbox_id)
     if item is None:

@@ -16,7 +16,7 @@ from connector.sync.owners import sync_owners as sync_uc
 @click.option("--tls-port", default=8766, show_default=True, type=int, help="HTTPS port (Salesforce API).")
 def sandbox(port: int, tls_port: int) -> None:
     """The local CRM sandbox (HubSpot CRM v3 + Salesforce REST subsets) until Ctrl-C."""
-    from connector.demo.sandbox import Sandbox
+    from connector.demo.sandbox import Sandbox  # here, not on top: the sandbox needs `cryptography` (demo extra)
 
     box = Sandbox(port=port, tls_port=tls_port)
     box.start()
@@ -48,15 +48,14 @@ def sync_status() -> None:
     if not counts:
         click.echo("outbox is empty")
     for crm, c in sorted(counts.items()):
-        click.echo(f"{crm:<11} pending {c['pending']:>6}  failed {c['failed']:>6}  parked {c['parked']:>6}  sent {c['sent']:>6}")
+        click.echo(f"{crm:<11} pending {c['pending']:>6}  failed {c['failed']:>6}  "
+                   f"parked {c['parked']:>6}  sent {c['sent']:>6}")
 
 
 @sync.command("retry")
 @click.option("--crm", type=click.Choice(["hubspot", "salesforce"]), help="Only this CRM.")
 def sync_retry(crm: str | None) -> None:
     """Re-queue parked writes (after fixing what the CRM refused)."""
-
-
     rt = build_runtime(queue="inline")
     try:
         with rt.db.session() as s:
@@ -70,14 +69,13 @@ def sync_retry(crm: str | None) -> None:
 @click.argument("crm", type=click.Choice(["hubspot", "salesforce"]))
 def sync_drain(crm: str) -> None:
     """Push every due write to CRM now."""
-
-
     rt = build_runtime(queue="inline")
     try:
         report = drain.drain(rt, crm)
     finally:
         rt.close()
-    click.echo(f"{crm}: {report.sent} sent, {report.parked} parked, {report.retry} to retry in {report.batches} batches")
+    click.echo(f"{crm}: {report.sent} sent, {report.parked} parked, "
+               f"{report.retry} to retry in {report.batches} batches")
 
 
 @click.command("sync-owners")

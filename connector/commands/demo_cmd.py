@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 
 @click.command()
@@ -12,10 +14,7 @@ import click
               help="JSON-lines file of web-form payloads (default: examples/webform_leads.jsonl).")
 def demo(as_json: bool, leads: Path | None) -> None:
     """Run the whole journey end to end on the embedded default, and print what happened."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from connector.demo import journey
+    from connector.demo import journey  # here, not on top: the demo needs `aiosmtpd` (the demo extra)
 
     summary = journey.run(Path.cwd(), leads)
     console = Console(stderr=as_json)

@@ -6,12 +6,15 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
+from rich.console import Console
+from rich.table import Table
 
+from connector.capture.files import RowError, read_records
 from connector.core.clock import utcnow
 from connector.core.errors import ConfigError, InvalidLead
 from connector.flows import Context, Decision, InMemoryIndex, RepView, Spec, decide, load_spec, map_payload
@@ -40,28 +43,6 @@ def validate(flows: str | None) -> None:
                f"scoring {weights}, MQL thresholds {'/'.join(map(str, spec.scoring.thresholds))}")
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
-    """(row number, payload, error) per lead: CSV rows (header is row 1) or JSON lines (line numbers)."""
-    if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            for number, row in enumerate(csv.DictReader(fh), start=2):
-                if None in row:
-                    yield number, None, "more values than header columns"
-                else:
-                    yield number, {k: v for k, v in row.items() if v not in (None, "")}, None
-        return
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, None, f"not valid JSON ({exc.msg})"
-                continue
-            yield (number, value, None) if isinstance(value, dict) else (number, None, "not a JSON object")
-
-
 def _reps(path: Path | None) -> list[RepView]:
     if path is None:
         return []
@@ -69,10 +50,11 @@ def _reps(path: Path | None) -> list[RepView]:
     items = json.loads(path.read_text(encoding="utf-8"))
     reps = []
     for item in items:
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in item.items() if k in known}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in item.items() if k in known}
         for key in ("absent_from", "absent_until"):
-            if isinstance(values.get(key), str):
-                values[key] = datetime.fromisoformat(values[key].replace("Z", "+00:00"))
+            when = values.get(key)
+            if isinstance(when, str):
+                values[key] = datetime.fromisoformat(when.replace("Z", "+00:00"))
         reps.append(RepView(**values))
     return reps
 
@@ -123,15 +105,23 @@ def _side(decision: Decision) -> str:
 
 @click.command()
 @click.argument("leads", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--flows", "flows_path", type=click.Path(dir_okay=False), help="flows.yaml to use (default: LEADWIRE_FLOWS or flows.yaml).")
+@click.option("--flows", "flows_path", type=click.Path(dir_okay=False),
+              help="flows.yaml to use (default: LEADWIRE_FLOWS or flows.yaml).")
 @click.option("--source", help="The source the leads come from (default: the first csv/form source).")
-@click.option("--against", type=click.Path(dir_okay=False), help="Another flows file: list only leads it decides differently.")
+@click.option("--against", type=click.Path(dir_okay=False),
+              help="Another flows file: list only leads it decides differently.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--reps", "reps_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSON list of reps to plan routing with.")
+@click.option("--reps", "reps_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON list of reps to plan routing with.")
 @click.option("--now", "now_text", help="Decide as of this ISO time (default: now).")
 def simulate(leads: Path, flows_path: str | None, source: str | None, against: str | None, fmt: str,
              reps_path: Path | None, now_text: str | None) -> None:
-    """Dry-run the flow engine over LEADS (CSV or JSON lines): each lead's decision and reasons."""
+    """Dry-run the flow engine over LEADS (CSV or JSON lines): each lead's decision and reasons.
+
+    Invalid leads are reported by row and the run goes on (exit 0: they are what a dry run is for);
+    rows that cannot be read (more cells than the header, not UTF-8, not JSON) are reported too, and
+    make the exit status 1. An empty file is one error and exit 1.
+    """
     spec = load_spec(flows_path or _default_flows())
     other = load_spec(against) if against else None
     now = datetime.fromisoformat(now_text).replace(tzinfo=UTC) if now_text else utcnow()
@@ -139,22 +129,21 @@ def simulate(leads: Path, flows_path: str | None, source: str | None, against: s
     source_name = _source_for(spec, leads, source)
     runs = [Run(spec, reps, now)] + ([Run(other, reps, now)] if other else [])
     out = _Writer(fmt, bool(other), spec.file, other.file if other else None)
-    bad = total = differing = 0
+    unreadable: list[RowError] = []
+
+    def skip(error: RowError) -> None:
+        unreadable.append(error)
+        click.echo(f"{leads}: {error}", err=True)
+
+    good = invalid = differing = 0
     counts: dict[str, int] = {}
-    for number, payload, error in read_rows(leads):
-        total += 1
-        if payload is not None:
-            row_source = payload.pop("_source", None) or source_name
-            try:
-                lead = map_payload(spec, row_source, payload)
-            except InvalidLead as exc:
-                error = "; ".join(f"{e.field}: {e.problem}" for e in exc.errors)
-            except Exception as exc:  # noqa: BLE001 — a bad row (e.g. unknown _source) must not stop the run
-                error = str(exc)
-        if error:
-            bad += 1
-            click.echo(f"row {number}: {error}", err=True)
+    for number, payload in read_records(leads, skip):
+        lead, error = _map_row(spec, payload, source_name, csv_row=leads.suffix.lower() == ".csv")
+        if lead is None:
+            invalid += 1
+            click.echo(f"{leads}: row {number}: {error}", err=True)
             continue
+        good += 1
         decisions = [run.decide(dict(lead, attributes=dict(lead.get("attributes") or {}))) for run in runs]
         counts[decisions[0].outcome] = counts.get(decisions[0].outcome, 0) + 1
         if other is None:
@@ -163,13 +152,30 @@ def simulate(leads: Path, flows_path: str | None, source: str | None, against: s
             differing += 1
             out.diff(number, lead, decisions[0], decisions[1])
     out.finish()
-    good = total - bad
     if other is not None:
         line = f"{differing} of {good} leads decided differently by {other.file} than by {spec.file}"
+    elif counts:
+        line = f"{good} leads: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
     else:
-        line = f"{good} leads: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) if counts else f"{good} leads"
+        line = f"{good} leads"
+    bad = invalid + len(unreadable)
     line += f"; {bad} bad row{'s' if bad != 1 else ''}" if bad else ""
     click.echo(line, err=fmt != "table")
+    if unreadable:  # invalid leads are a finding of the dry run; rows it could not read are not
+        sys.exit(1)
+
+
+def _map_row(spec: Spec, payload: dict[str, Any], default_source: str, *, csv_row: bool) -> tuple[dict | None, str]:
+    """(the mapped lead, "") or (None, what is wrong with the row). A CSV row's empty cells are absent fields."""
+    if csv_row:
+        payload = {k: v for k, v in payload.items() if v != ""}
+    row_source = payload.pop("_source", None) or default_source
+    try:
+        return map_payload(spec, row_source, payload), ""
+    except InvalidLead as exc:
+        return None, "; ".join(f"{e.field}: {e.problem}" for e in exc.errors)
+    except Exception as exc:  # a bad row (e.g. an unknown _source) must not stop the run
+        return None, str(exc)
 
 
 class _Writer:
@@ -177,20 +183,20 @@ class _Writer:
 
     def __init__(self, fmt: str, compare: bool, name: str, other: str | None):
         self.fmt, self.compare = fmt, compare
-        self.table = None
+        self.table = Table(show_lines=True)
+        self.buffer = io.StringIO()
+        self.csv = csv.writer(self.buffer)
         if fmt == "table":
-            from rich.table import Table
-
-            self.table = Table(show_lines=True)
-            cols = ["row", "lead", name, other] if compare else ["row", "lead", "outcome", "flow", "score", "MQL", "team", "reasons"]
-            for col in cols:
+            cols = [name, other or "against"] if compare else ["outcome", "flow", "score", "MQL", "team", "reasons"]
+            for col in ["row", "lead", *cols]:
                 self.table.add_column(col, overflow="fold")
         elif fmt == "csv":
-            self.buffer = io.StringIO()
-            self.csv = csv.writer(self.buffer)
-            head = ["row", "email", "outcome", "mql_level", "team", "against_outcome", "against_mql_level", "against_team"] \
-                if compare else ["row", "email", "outcome", "flow", "score", "mql_level", "team", "nurture_stream",
-                                 "reject_reason", "duplicate_of", "reasons"]
+            if compare:
+                head = ["row", "email", "outcome", "mql_level", "team",
+                        "against_outcome", "against_mql_level", "against_team"]
+            else:
+                head = ["row", "email", "outcome", "flow", "score", "mql_level", "team", "nurture_stream",
+                        "reject_reason", "duplicate_of", "reasons"]
             self.csv.writerow(head)
 
     def row(self, number: int, lead: dict, d: Decision) -> None:
@@ -206,17 +212,16 @@ class _Writer:
                                d.team or "-", "\n".join(d.reasons))
 
     def diff(self, number: int, lead: dict, a: Decision, b: Decision) -> None:
+        email = lead.get("email")
         if self.fmt == "json":
-            click.echo(json.dumps({"row": number, "email": lead.get("email"), "flows": summary(a), "against": summary(b)}))
+            click.echo(json.dumps({"row": number, "email": email, "flows": summary(a), "against": summary(b)}))
         elif self.fmt == "csv":
-            self.csv.writerow([number, lead.get("email"), a.outcome, a.mql_level, a.team, b.outcome, b.mql_level, b.team])
+            self.csv.writerow([number, email, a.outcome, a.mql_level, a.team, b.outcome, b.mql_level, b.team])
         else:
-            self.table.add_row(str(number), lead.get("email") or "-", _side(a), _side(b))
+            self.table.add_row(str(number), email or "-", _side(a), _side(b))
 
     def finish(self) -> None:
         if self.fmt == "table":
-            from rich.console import Console
-
             Console(width=max(100, Console().width), soft_wrap=False).print(self.table)
         elif self.fmt == "csv":
             click.echo(self.buffer.getvalue(), nl=False)

@@ -4,7 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
 
+from connector.capture.files import RowError, read_csv
+from connector.core.errors import ConfigError, Problem
 from connector.jobs.boot import build_runtime
 from connector.routing import reps as reps_uc
 
@@ -14,13 +18,33 @@ def reps() -> None:
     """Manage the reps and partners leads are offered to."""
 
 
+def read_reps_file(path: Path, problems: list[Problem]) -> list[tuple[int, dict]]:
+    """(row or line number, record) from a .csv or .yaml/.yml file of reps; CSV rows that cannot be read
+    are added to `problems` (the other rows are still read), a file that cannot be read is a ConfigError."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        def unreadable(error: RowError) -> None:
+            problems.append(Problem(str(path), error.line, error.message))
+
+        return list(read_csv(path, unreadable))
+    if suffix in (".yaml", ".yml"):
+        return reps_uc.read_yaml(path)
+    raise ConfigError([Problem(str(path), 0, "reps file must be .csv, .yaml or .yml")])
+
+
 @reps.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_reps(file: Path) -> None:
-    """Create or update reps from a CSV or YAML file (matched by e-mail); every problem as file:line."""
+    """Create or update reps from a CSV or YAML file (matched by e-mail); every problem as file:line.
+
+    All or nothing: when any row is wrong (or cannot be read), every problem is listed, no rep is
+    stored, and the exit status is 1.
+    """
+    problems: list[Problem] = []
+    records = read_reps_file(file, problems)
     rt = build_runtime(queue="inline")
     try:
-        done = reps_uc.import_records(rt, reps_uc.read_file(file), where=str(file))
+        done = reps_uc.import_records(rt, records, where=str(file), problems=problems)
     finally:
         rt.close()
     click.echo(f"{done['created']} reps created, {done['updated']} updated from {file}")
@@ -30,9 +54,6 @@ def import_reps(file: Path) -> None:
 @click.option("--team", help="Only this team.")
 def list_reps(team: str | None) -> None:
     """A table of reps: team, partner, territory, products, capacity, hours, absence."""
-    from rich.console import Console
-    from rich.table import Table
-
     rt = build_runtime(queue="inline")
     try:
         with rt.db.session() as s:

@@ -28,7 +28,7 @@ class FakeClock(Clock):
     def set(self, when: datetime) -> None:
         self._now = when if when.tzinfo else when.replace(tzinfo=UTC)
 
-    def advance(self, **delta) -> datetime:
+    def advance(self, **delta: float) -> datetime:
         self._now += timedelta(**delta)
         return self._now
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlparse
 
 from connector.core.errors import ConfigError, Problem
@@ -26,7 +28,7 @@ class Settings:
     mail_from: str = "leadwire@localhost"
     max_body_bytes: int = DEFAULT_BODY_CAP
     admin_password: str | None = None
-    env: dict = field(default_factory=dict, repr=False)
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def embedded(self) -> bool:
@@ -44,14 +46,15 @@ def _url(problems: list[Problem], name: str, value: str | None, schemes: tuple[s
     parsed = urlparse(value)
     scheme = parsed.scheme.split("+")[0]
     if scheme not in schemes:
-        problems.append(Problem("environment", 0, f"{name}={value.split('@')[-1]!r} is not a URL with scheme {' or '.join(schemes)}"))
+        shown = value.split("@")[-1]  # never the credentials before the host
+        problems.append(Problem("environment", 0, f"{name}={shown!r} is not a URL with scheme {' or '.join(schemes)}"))
 
 
-def load_settings(env: dict | None = None, **overrides) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read settings from `env` (default os.environ); raise ConfigError naming every bad one."""
     env = dict(os.environ if env is None else env)
     problems: list[Problem] = []
-    values: dict = {"env": env}
+    values: dict[str, Any] = {"env": env}
     mapping = {
         "DATABASE_URL": "database_url",
         "REDIS_URL": "redis_url",
@@ -70,7 +73,8 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
     cap = env.get("LEADWIRE_MAX_BODY_BYTES")
     if cap:
         if not cap.isdigit() or int(cap) < 1024:
-            problems.append(Problem("environment", 0, f"LEADWIRE_MAX_BODY_BYTES={cap!r} must be a whole number of bytes, at least 1024"))
+            problems.append(Problem("environment", 0,
+                                    f"LEADWIRE_MAX_BODY_BYTES={cap!r} must be a whole number of bytes, at least 1024"))
         else:
             values["max_body_bytes"] = int(cap)
     values.update(overrides)

@@ -48,7 +48,7 @@ class FieldError:
     field: str
     problem: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "problem": self.problem}
 
 

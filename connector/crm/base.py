@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -36,19 +37,27 @@ class Change:
             raise ValueError(f"change {self.key!r} needs a record_id or an external_id to be written idempotently")
 
 
+class PushStatus(StrEnum):
+    """What became of one Change (the CRM's answer, not a Leadwire status column)."""
+
+    OK = "ok"
+    PARKED = "parked"
+    RETRY = "retry"
+
+
 @dataclass(frozen=True)
 class PushResult:
     """What became of one Change: ok (with the CRM's id), parked (the CRM refused it) or retry (try later)."""
 
     key: str
-    status: str  # ok | parked | retry
+    status: str  # a PushStatus: ok | parked | retry
     record_id: str | None = None
     message: str | None = None
     retry_after: float | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == PushStatus.OK
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,7 @@ class CrmAdapter(Protocol):
     def push(self, changes: list[Change]) -> list[PushResult]: ...
     def changes_since(self, cursor: str | None) -> tuple[list[RecordChange], str | None]: ...
     def owners(self) -> list[Owner]: ...
-    def track(self, fields) -> None: ...
+    def track(self, fields: Iterable[str]) -> None: ...
 
 
 @dataclass
@@ -107,22 +116,27 @@ class RetryPolicy:
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         after = getattr(exc, "retry_after", None)
-        wait = float(after) if after is not None else min(self.max_wait, self.base_wait * 2 ** (state.attempt_number - 1))
+        if after is not None:
+            wait = float(after)
+        else:
+            wait = min(self.max_wait, self.base_wait * 2 ** (state.attempt_number - 1))
         self.waits.append(wait)
         return wait
 
     def call(self, fn: Callable[[], T], what: str) -> T:
         """Run fn (which raises translated CrmErrors), retrying transient ones."""
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning("crm call %s failed (%s), retrying", what, type(exc).__name__)
+
         retrying = Retrying(stop=stop_after_attempt(self.attempts), wait=self._wait, sleep=self.sleep,
-                            retry=retry_if_exception(self._retryable), reraise=True,
-                            before_sleep=lambda s: log.warning("crm call %s failed (%s), retrying", what,
-                                                               type(s.outcome.exception()).__name__))
+                            retry=retry_if_exception(self._retryable), reraise=True, before_sleep=before_sleep)
         return retrying(fn)
 
 
 def failed_results(changes: list[Change], exc: CrmError) -> list[PushResult]:
     """The same outcome for every change of a call that failed as a whole."""
-    status = "retry" if isinstance(exc, CrmTransientError) else "parked"
+    status = PushStatus.RETRY if isinstance(exc, CrmTransientError) else PushStatus.PARKED
     return [PushResult(c.key, status, c.record_id, str(exc), exc.retry_after) for c in changes]
 
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import urllib3
 from hubspot import Client
@@ -14,6 +15,7 @@ from connector.crm.base import (
     Change,
     Owner,
     PushResult,
+    PushStatus,
     RecordChange,
     RetryPolicy,
     chunks,
@@ -27,6 +29,7 @@ DEFAULT_PROPERTIES = ("email", "firstname", "lastname", "company", "hubspot_owne
 SEARCH_PAGE = 100
 API_EXCEPTIONS = (contact_exc.ApiException, owner_exc.ApiException)
 CLIENT_EXCEPTIONS = (contact_exc.OpenApiException, owner_exc.OpenApiException)
+T = TypeVar("T")
 
 
 def translate(exc: BaseException) -> CrmError | None:
@@ -43,7 +46,8 @@ def translate(exc: BaseException) -> CrmError | None:
             body = json.loads(exc.body) if exc.body else {}
         except (TypeError, ValueError):
             pass
-        detail = f"HubSpot {status} {body.get('category', exc.reason or '')}: {redact(body.get('message', ''))}".strip()
+        category = body.get("category", exc.reason or "")
+        detail = f"HubSpot {status} {category}: {redact(body.get('message', ''))}".strip()
         headers = exc.headers or {}
         after = headers.get("Retry-After")
         retry_after = float(after) if after and str(after).replace(".", "", 1).isdigit() else None
@@ -78,18 +82,20 @@ class HubSpotAdapter:
         self.properties = list(properties)
 
     @classmethod
-    def from_env(cls, env: dict, **kwargs) -> HubSpotAdapter:
+    def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> HubSpotAdapter:
         token = env.get("HUBSPOT_ACCESS_TOKEN")
         if not token:
             raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set; the HubSpot connector needs a private-app token")
         return cls(token, base_url=env.get("HUBSPOT_API_BASE"), **kwargs)
 
-    def track(self, properties) -> None:
+    def track(self, properties: Iterable[str]) -> None:
         """Also read these properties (the mapping's targets) in read() and changes_since()."""
         self.properties = list(dict.fromkeys((*self.properties, *properties)))
 
-    def _call(self, what: str, fn):
-        def once():
+    # fn is called without arguments; Callable[..., T] because mypy cannot match the callers' lambdas, which bind
+    # loop variables as default arguments, against Callable[[], T]
+    def _call(self, what: str, fn: Callable[..., T | None]) -> T:
+        def once() -> T:
             try:
                 result = fn()
             except Exception as exc:  # translated once, here
@@ -109,7 +115,7 @@ class HubSpotAdapter:
         found: dict[str, dict[str, Any]] = {}
         for batch in chunks([str(i) for i in ids], self.batch_limit):
             body = {"properties": self.properties, "inputs": [{"id": i} for i in batch]}
-            answer = self._call("batch read", lambda: self.client.crm.contacts.batch_api.read(
+            answer = self._call("batch read", lambda body=body: self.client.crm.contacts.batch_api.read(
                 batch_read_input_simple_public_object_id=body))
             for obj in answer.results:
                 found[str(obj.id)] = dict(obj.properties)
@@ -136,7 +142,8 @@ class HubSpotAdapter:
                 change_key=lambda c: str(c.external_id).lower())
         return results
 
-    def _write(self, changes, what, call, *, key_of, change_key) -> list[PushResult]:
+    def _write(self, changes: list[Change], what: str, call: Callable[[], Any], *, key_of: Callable[[Any], str],
+               change_key: Callable[[Change], str]) -> list[PushResult]:
         try:
             answer = self._call(what, call)
         except (CrmTransientError, CrmRejectedError) as exc:
@@ -147,15 +154,15 @@ class HubSpotAdapter:
             for values in (err.context or {}).values():
                 for value in values:
                     refused[str(value).lower()] = f"HubSpot {err.category}: {redact(err.message)}"
-        out = []
+        out: list[PushResult] = []
         for c in changes:
             k = change_key(c)
             if k in written:
-                out.append(PushResult(c.key, "ok", written[k]))
+                out.append(PushResult(c.key, PushStatus.OK, written[k]))
             elif k in refused:
-                out.append(PushResult(c.key, "parked", c.record_id, refused[k]))
+                out.append(PushResult(c.key, PushStatus.PARKED, c.record_id, refused[k]))
             else:
-                out.append(PushResult(c.key, "retry", c.record_id, "HubSpot gave no result for this input"))
+                out.append(PushResult(c.key, PushStatus.RETRY, c.record_id, "HubSpot gave no result for this input"))
         return out
 
     def changes_since(self, cursor: str | None) -> tuple[list[RecordChange], str | None]:
@@ -171,7 +178,7 @@ class HubSpotAdapter:
                                                        "value": cursor}]}]
             if after:
                 query["after"] = after
-            page = self._call("search", lambda: self.client.crm.contacts.search_api.do_search(
+            page = self._call("search", lambda query=query: self.client.crm.contacts.search_api.do_search(
                 public_object_search_request=query))
             for obj in page.results:
                 stamp = obj.properties.get("lastmodifieddate")
@@ -184,9 +191,10 @@ class HubSpotAdapter:
     def owners(self) -> list[Owner]:
         """Every active owner, paged 100 at a time."""
         owners: list[Owner] = []
-        after = None
+        after: str | None = None
         while True:
-            page = self._call("owners", lambda: self.client.crm.owners.owners_api.get_page(limit=100, after=after))
+            page = self._call("owners", lambda after=after: self.client.crm.owners.owners_api.get_page(limit=100,
+                                                                                                       after=after))
             owners += [Owner(str(o.id), o.email) for o in page.results if o.email and not o.archived]
             after = page.paging.next.after if page.paging and page.paging.next else None
             if not after:

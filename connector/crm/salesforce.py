@@ -1,15 +1,16 @@
 """Salesforce adapter: Leads through simple-salesforce (REST, sObject Collections), errors translated once here."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_exc
 
 from connector.core.errors import ConfigError, CrmAuthError, CrmError, CrmRejectedError, CrmTransientError
-from connector.crm.base import Change, Owner, PushResult, RecordChange, RetryPolicy, failed_results
+from connector.crm.base import Change, Owner, PushResult, PushStatus, RecordChange, RetryPolicy, failed_results
 from connector.crm.redact import redact
 
 DEFAULT_FIELDS = ("Id", "Email", "FirstName", "LastName", "Company", "Status", "OwnerId", "SystemModstamp",
@@ -19,6 +20,7 @@ TRANSIENT_CODES = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNABLE_TO_LO
                    "QUERY_TIMEOUT"}
 AUTH_CODES = {"INVALID_SESSION_ID", "INVALID_AUTH_HEADER", "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED",
               "INSUFFICIENT_ACCESS"}
+T = TypeVar("T")
 
 
 def _first_error(content: Any) -> tuple[str, str]:
@@ -73,8 +75,9 @@ class SalesforceAdapter:
         self._me: str | None = None
 
     @classmethod
-    def from_env(cls, env: dict, **kwargs) -> SalesforceAdapter:
-        session = _PinnedSession(env["SALESFORCE_CA_BUNDLE"]) if env.get("SALESFORCE_CA_BUNDLE") else requests.Session()
+    def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> SalesforceAdapter:
+        ca_bundle = env.get("SALESFORCE_CA_BUNDLE")
+        session = _PinnedSession(ca_bundle) if ca_bundle else requests.Session()
         version = env.get("SALESFORCE_API_VERSION", "59.0")
         if env.get("SALESFORCE_INSTANCE_URL") and env.get("SALESFORCE_ACCESS_TOKEN"):
             sf = Salesforce(instance_url=env["SALESFORCE_INSTANCE_URL"], session_id=env["SALESFORCE_ACCESS_TOKEN"],
@@ -94,21 +97,26 @@ class SalesforceAdapter:
     def integration_user(self) -> str:
         """The Id of the user Leadwire writes as (OAuth userinfo, read once): its changes are echoes."""
         if self._me is None:
-            self._me = str(self._call("userinfo", lambda: self.sf.oauth2("userinfo"))["user_id"])
+            info = self._call("userinfo", lambda: self.sf.oauth2("userinfo"))
+            if info is None:
+                raise CrmTransientError("Salesforce userinfo: an empty answer (no user id)")
+            self._me = str(info["user_id"])
         return self._me
 
     def record_change(self, fields: dict[str, Any]) -> RecordChange:
         """A Lead's fields as a RecordChange, marked when Leadwire's own user changed it last."""
         by = fields.get("LastModifiedById")
-        return RecordChange(fields["Id"], fields, _parse(fields.get("SystemModstamp") or fields.get("LastModifiedDate")),
-                            by, None if not by else by == self.integration_user())
+        modified_at = _parse(fields.get("SystemModstamp") or fields.get("LastModifiedDate"))
+        return RecordChange(fields["Id"], fields, modified_at, by, None if not by else by == self.integration_user())
 
-    def track(self, fields) -> None:
+    def track(self, fields: Iterable[str]) -> None:
         """Also read these Lead fields (the mapping's targets) in read() and changes_since()."""
         self.fields = list(dict.fromkeys((*self.fields, *fields)))
 
-    def _call(self, what: str, fn):
-        def once():
+    # fn is called without arguments; Callable[..., T] because mypy cannot match the callers' lambdas, which bind
+    # loop variables as default arguments, against Callable[[], T]
+    def _call(self, what: str, fn: Callable[..., T]) -> T:
+        def once() -> T:
             try:
                 return fn()
             except Exception as exc:  # translated once, here
@@ -132,12 +140,12 @@ class SalesforceAdapter:
             self.retry.waits.append(pause)
             self.retry.sleep(pause)
 
-    def _query(self, soql: str) -> list[dict]:
+    def _query(self, soql: str) -> list[dict[str, Any]]:
         page = self._call("query", lambda: self.sf.query(soql))
         rows = list(page["records"])
         while not page.get("done", True):
             url = page["nextRecordsUrl"]
-            page = self._call("query more", lambda: self.sf.query_more(url, identifier_is_url=True))
+            page = self._call("query more", lambda url=url: self.sf.query_more(url, identifier_is_url=True))
             rows += page["records"]
         return [{k: v for k, v in r.items() if k != "attributes"} for r in rows]
 
@@ -167,20 +175,21 @@ class SalesforceAdapter:
             results += self._collection(upserts, f"composite/sobjects/Lead/{self.external_id_field}", records)
         return results
 
-    def _collection(self, changes: list[Change], path: str, records: list[dict]) -> list[PushResult]:
+    def _collection(self, changes: list[Change], path: str, records: list[dict[str, Any]]) -> list[PushResult]:
         body = {"allOrNone": False, "records": records}
         try:
             answer = self._call(path, lambda: self.sf.restful(path, method="PATCH", json=body))
         except (CrmTransientError, CrmRejectedError) as exc:
             return failed_results(changes, exc)
-        out = []
-        for change, result in zip(changes, answer or []):
+        out: list[PushResult] = []
+        # one result per record, in order; no answer at all leaves every change without a result
+        for change, result in zip(changes, answer or [], strict=False):
             if result.get("success"):
-                out.append(PushResult(change.key, "ok", result.get("id")))
+                out.append(PushResult(change.key, PushStatus.OK, result.get("id")))
             else:
                 errors = result.get("errors") or [{}]
                 message = "; ".join(f"{e.get('statusCode', '')}: {redact(e.get('message', ''))}" for e in errors)
-                out.append(PushResult(change.key, "parked", change.record_id, f"Salesforce {message}"))
+                out.append(PushResult(change.key, PushStatus.PARKED, change.record_id, f"Salesforce {message}"))
         return out
 
     def changes_since(self, cursor: str | None) -> tuple[list[RecordChange], str | None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Protocol
 from urllib.parse import unquote
 
 MAX_AGE_MS = 5 * 60 * 1000
@@ -19,6 +20,12 @@ _DECODED = ("%3A", "%2F", "%3F", "%40", "%21", "%24", "%27", "%28", "%29", "%2A"
 
 class SignatureError(Exception):
     """The request is not provably from HubSpot; the message says why (never the secret)."""
+
+
+class Headers(Protocol):
+    """Request headers as read here: a dict, or a web framework's case-insensitive headers."""
+
+    def get(self, key: str, /) -> str | None: ...
 
 
 def public_uri(public_url: str, path: str, query: str = "") -> str:
@@ -34,7 +41,7 @@ def v3_signature(secret: str, method: str, uri: str, body: bytes, timestamp: str
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
-def verify_hubspot(secret: str, headers, *, method: str, uri: str, body: bytes, now_ms: int) -> str:
+def verify_hubspot(secret: str, headers: Headers, *, method: str, uri: str, body: bytes, now_ms: int) -> str:
     """Check a HubSpot webhook request; return the signature version used, or raise SignatureError."""
     if not secret:
         raise SignatureError("HUBSPOT_CLIENT_SECRET is not set; cannot verify HubSpot signatures")

@@ -6,7 +6,7 @@ from connector.flows.model import Flow, SourceSpec, Spec
 from connector.flows.routing import Candidate, RepView, RoutingPlan
 
 __all__ = [
-    "AccountMatch", "AccountRef", "Candidate", "Context", "Decision", "DuplicateMatch", "Flow", "InMemoryIndex", "LeadRef",
-    "MatchIndex", "RepView", "RoutingPlan", "SourceSpec", "Spec", "decide", "facts_for", "load_spec",
+    "AccountMatch", "AccountRef", "Candidate", "Context", "Decision", "DuplicateMatch", "Flow", "InMemoryIndex",
+    "LeadRef", "MatchIndex", "RepView", "RoutingPlan", "SourceSpec", "Spec", "decide", "facts_for", "load_spec",
     "map_payload",
 ]

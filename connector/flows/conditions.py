@@ -21,15 +21,17 @@ DERIVED_FIELDS = ("source", "score", "mql_level", "email_domain", "free_email", 
 KNOWN_FIELDS = tuple(f for f in LEAD_FIELDS if f != "attributes") + DERIVED_FIELDS
 _SYMBOL = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "in": "in", "not_in": "not in",
            "contains": "contains", "exists": "exists", "matches": "matches"}
+# what a condition admits of one field: ("set", frozenset) | ("range", lo, lo_incl, hi, hi_incl)
+Constraint = tuple[Any, ...]
 
 
-def getter(name: str) -> Callable[[dict], Any]:
+def getter(name: str) -> Callable[[dict[str, Any]], Any]:
     """A fast accessor for a fact: 'country' or 'attributes.role' (nested with more dots)."""
     if not name.startswith("attributes."):
         return lambda facts: facts.get(name)
     path = name.split(".")[1:]
 
-    def get(facts: dict) -> Any:
+    def get(facts: dict[str, Any]) -> Any:
         value: Any = facts.get("attributes") or {}
         for part in path:
             if not isinstance(value, dict):
@@ -58,13 +60,13 @@ def _num(value: Any) -> float | None:
         return None
 
 
-def _leaf(name: str, op: str, arg: Any) -> Callable[[dict], bool]:
+def _leaf(name: str, op: str, arg: Any) -> Callable[[dict[str, Any]], bool]:
     get = getter(name)
     if op in ("eq", "ne", "in", "not_in"):
         wanted = frozenset(_fold(v) for v in (arg if isinstance(arg, list) else [arg]))
         negate = op in ("ne", "not_in")
 
-        def member(facts: dict) -> bool:
+        def member(facts: dict[str, Any]) -> bool:
             value = get(facts)
             if isinstance(value, list):
                 hit = any(_fold(v) in wanted for v in value if not isinstance(v, (dict, list)))
@@ -76,14 +78,14 @@ def _leaf(name: str, op: str, arg: Any) -> Callable[[dict], bool]:
         bound = float(arg)
         compare = {"gt": bound.__lt__, "gte": bound.__le__, "lt": bound.__gt__, "lte": bound.__ge__}[op]
 
-        def ordered(facts: dict) -> bool:
+        def ordered(facts: dict[str, Any]) -> bool:
             value = _num(get(facts))
             return value is not None and compare(value)
         return ordered
     if op == "contains":
         needle = _fold(arg)
 
-        def contains(facts: dict) -> bool:
+        def contains(facts: dict[str, Any]) -> bool:
             value = get(facts)
             if isinstance(value, list):
                 return any(_fold(v) == needle for v in value if not isinstance(v, (dict, list)))
@@ -96,7 +98,7 @@ def _leaf(name: str, op: str, arg: Any) -> Callable[[dict], bool]:
     return lambda facts: isinstance(get(facts), str) and pattern.search(get(facts)) is not None
 
 
-def _constraint(op: str, arg: Any) -> tuple | None:
+def _constraint(op: str, arg: Any) -> Constraint | None:
     """The value set / interval a leaf admits, for overlap analysis (None if not analysable)."""
     if op in ("eq", "in"):
         values = arg if isinstance(arg, list) else [arg]
@@ -133,11 +135,19 @@ def _check_arg(op: str, arg: Any, node: LDict, key: Any, problems: Problems) -> 
     return True
 
 
+def _compiled(parts: list[Condition | None]) -> list[Condition] | None:
+    """The parts, if every one of them compiled (None otherwise)."""
+    done = [p for p in parts if p is not None]
+    return done if len(done) == len(parts) else None
+
+
 def compile_when(node: Any, parent: LDict | LList, key: Any, problems: Problems) -> Condition | None:
     """Compile a `when` node; report every problem; None if it cannot be compiled."""
     if isinstance(node, LList):
-        parts = [compile_when(item, node, i, problems) for i, item in enumerate(node)]
-        return _all(parts) if parts and all(parts) else (Condition(lambda f: True, "always", {}, True) if not node else None)
+        compiled = _compiled([compile_when(item, node, i, problems) for i, item in enumerate(node)])
+        if not node:
+            return Condition(lambda f: True, "always", {}, True)
+        return _all(compiled) if compiled is not None else None
     if not isinstance(node, LDict):
         problems.at(parent, key, f"a condition must be a mapping or a list of conditions, not {node!r}")
         return None
@@ -148,14 +158,17 @@ def compile_when(node: Any, parent: LDict | LList, key: Any, problems: Problems)
             return None
         if word == "not":
             sub = compile_when(inner, node, word, problems)
-            return sub and Condition(lambda f, t=sub.test: not t(f), f"not ({sub.text})")
+            if sub is None:
+                return None
+            test = sub.test
+            return Condition(lambda f: not test(f), f"not ({sub.text})")
         if not isinstance(inner, LList) or not inner:
             problems.at(node, word, f"'{word}' needs a non-empty list of conditions")
             return None
-        parts = [compile_when(item, inner, i, problems) for i, item in enumerate(inner)]
-        if not all(parts):
+        compiled = _compiled([compile_when(item, inner, i, problems) for i, item in enumerate(inner)])
+        if compiled is None:
             return None
-        return _all(parts) if word == "all" else _any(parts)
+        return _all(compiled) if word == "all" else _any(compiled)
     if "field" in node:
         name = node["field"]
         ops = [k for k in node if k != "field"]
@@ -169,7 +182,7 @@ def compile_when(node: Any, parent: LDict | LList, key: Any, problems: Problems)
                         f"a field condition needs exactly one operator of {', '.join(OPERATORS)}{hint}")
             return None
         return _leaf_condition(name, ops[0], node[ops[0]], node, ops[0], problems)
-    parts = []
+    parts: list[Condition | None] = []
     for name, value in node.items():
         if not is_field(name):
             hint = did_you_mean(name, KNOWN_FIELDS + ("all", "any", "not", "field"))
@@ -178,7 +191,8 @@ def compile_when(node: Any, parent: LDict | LList, key: Any, problems: Problems)
         elif isinstance(value, LDict):
             if len(value) != 1 or next(iter(value)) not in OPERATORS:
                 bad = next((k for k in value if k not in OPERATORS), None)
-                problems.at(value, bad, f"{name}: expected one operator of {', '.join(OPERATORS)}{did_you_mean(bad, OPERATORS) if bad else ''}")
+                hint = did_you_mean(bad, OPERATORS) if bad else ""
+                problems.at(value, bad, f"{name}: expected one operator of {', '.join(OPERATORS)}{hint}")
                 parts.append(None)
             else:
                 op = next(iter(value))
@@ -186,11 +200,12 @@ def compile_when(node: Any, parent: LDict | LList, key: Any, problems: Problems)
         else:
             op = "in" if isinstance(value, list) else "eq"
             parts.append(_leaf_condition(name, op, value, node, name, problems))
-    if not parts or not all(parts):
+    compiled = _compiled(parts)
+    if not parts or compiled is None:
         if not parts:
             problems.at(node, None, "a condition cannot be empty")
         return None
-    return _all(parts)
+    return _all(compiled)
 
 
 def _leaf_condition(name: str, op: str, arg: Any, node: LDict, key: Any, problems: Problems) -> Condition | None:
@@ -206,7 +221,7 @@ def _all(parts: list[Condition]) -> Condition:
     if len(parts) == 1:
         return parts[0]
     tests = tuple(p.test for p in parts)
-    constraints: dict[str, tuple] | None = {}
+    constraints: dict[str, Constraint] | None = {}
     for p in parts:
         if p.constraints is None or constraints is None:
             constraints = None
@@ -225,7 +240,7 @@ def _any(parts: list[Condition]) -> Condition:
 
 # ---- overlap analysis over plain conjunctions -------------------------------------------------
 
-def _in_range(v: Any, r: tuple) -> bool:
+def _in_range(v: Any, r: Constraint) -> bool:
     x = _num(v)
     if x is None:
         return False
@@ -233,9 +248,7 @@ def _in_range(v: Any, r: tuple) -> bool:
     return (lo is None or x > lo or (lo_in and x == lo)) and (hi is None or x < hi or (hi_in and x == hi))
 
 
-def _intersect(a: tuple | None, b: tuple | None) -> tuple | None:
-    if a is None or b is None:
-        return None
+def _intersect(a: Constraint, b: Constraint) -> Constraint:
     if a[0] == "set" and b[0] == "set":
         return ("set", a[1] & b[1])
     if a[0] == "set" or b[0] == "set":
@@ -246,14 +259,14 @@ def _intersect(a: tuple | None, b: tuple | None) -> tuple | None:
     return ("range", lo, lo_in, hi, hi_in)
 
 
-def _empty(c: tuple) -> bool:
+def _empty(c: Constraint) -> bool:
     if c[0] == "set":
         return not c[1]
     _, lo, lo_in, hi, hi_in = c
     return lo is not None and hi is not None and (lo > hi or (lo == hi and not (lo_in and hi_in)))
 
 
-def _subset(a: tuple, b: tuple) -> bool:
+def _subset(a: Constraint, b: Constraint) -> bool:
     """Every value `a` admits, `b` admits too."""
     if a[0] == "set":
         return all((v in b[1]) if b[0] == "set" else _in_range(v, b) for v in a[1])

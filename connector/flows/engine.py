@@ -123,13 +123,16 @@ def decide(spec: Spec, lead: dict, ctx: Context) -> Decision:
     account = match_account(lead, ctx.index) if flow.account_match else None
     if account:
         known = f"account {account.account_id}" if account.account_id else "new account"
-        owner = f", owner rep {account.owner_rep_id}" if account.owner_rep_id else ", no owner"
-        reasons.append(f"account {account.domain} ({known}{owner})")
+        owned = f", owner rep {account.owner_rep_id}" if account.owner_rep_id else ", no owner"
+        reasons.append(f"account {account.domain} ({known}{owned})")
     if duplicate:
-        how = {"email": "same e-mail", "phone": "same phone", "name_company": "similar name at the same company"}[duplicate.rule]
-        reasons.append(f"duplicate of lead {duplicate.lead_id}: {how} ({duplicate.similarity:g}%); action {duplicate.action}")
+        how = {"email": "same e-mail", "phone": "same phone",
+               "name_company": "similar name at the same company"}[duplicate.rule]
+        reasons.append(f"duplicate of lead {duplicate.lead_id}: {how} ({duplicate.similarity:g}%); "
+                       f"action {duplicate.action}")
         if duplicate.action == "merge":
-            return Decision("duplicate", flow.name, duplicate=duplicate, account=account, reasons=tuple(reasons), **base)
+            return Decision("duplicate", flow.name, duplicate=duplicate, account=account, reasons=tuple(reasons),
+                            **base)
     outcome, stream, reject = "routed", None, None
     for rule in flow.qualify:
         if rule.when is None or rule.when.test(facts):

@@ -1,6 +1,7 @@
 """load_spec: flows.yaml (and the mapping files it names) → a validated Spec, or every problem at once."""
 from __future__ import annotations
 
+from collections import abc  # abc.Mapping: the bare name `Mapping` is flows.model.Mapping (a mapping file)
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ SOURCE_KEYS = ("kind", "mapping", "secret_env", "default_country", "required")
 class _Files:
     """Mapping files named by flows.yaml, each parsed once, paths relative to flows.yaml's folder."""
 
-    def __init__(self, base: Path, problems: Problems, env: dict | None):
+    def __init__(self, base: Path, problems: Problems, env: abc.Mapping[str, str] | None):
         self.base, self.problems, self.env = base, problems, env
         self.cache: dict[tuple[str, str], Any] = {}
 
@@ -53,7 +54,7 @@ class _Files:
         return self.cache[("crm", name)]
 
 
-def load_spec(path: str | Path, env: dict | None = None) -> Spec:
+def load_spec(path: str | Path, env: abc.Mapping[str, str] | None = None) -> Spec:
     """Load and validate flows.yaml; raise ConfigError listing every problem as file:line: message.
 
     `env` resolves ${NAME} / ${NAME:-default} references in string values (default: os.environ).
@@ -69,7 +70,8 @@ def load_spec(path: str | Path, env: dict | None = None) -> Spec:
         problems.raise_if_any()
     check_keys(data, TOP_KEYS, "flows.yaml", problems, required=("version", "sources", "flows"))
     if data.get("version", 1) != 1:
-        problems.at(data, "version", f"version {data.get('version')!r} is not supported (this Leadwire reads version 1)")
+        problems.at(data, "version",
+                    f"version {data.get('version')!r} is not supported (this Leadwire reads version 1)")
     files = _Files(path.parent, problems, env)
     sources = _sources(data.get("sources"), data, files, problems)
     streams, default_stream = _nurture(data.get("nurture"), data, problems)
@@ -90,7 +92,8 @@ def _sources(node: Any, top: LDict, files: _Files, problems: Problems) -> dict[s
         kind = spec.get("kind")
         if kind not in SOURCE_KINDS:
             problems.at(spec, "kind" if "kind" in spec else None,
-                        f"source {name}: kind must be one of {', '.join(SOURCE_KINDS)}{did_you_mean(kind, SOURCE_KINDS)}")
+                        f"source {name}: kind must be one of {', '.join(SOURCE_KINDS)}"
+                        f"{did_you_mean(kind, SOURCE_KINDS)}")
         mapping = files.source(spec["mapping"], spec, "mapping") if isinstance(spec.get("mapping"), str) else None
         if "mapping" in spec and not isinstance(spec.get("mapping"), str):
             problems.at(spec, "mapping", f"source {name}: mapping must be a file name like mappings/{name}.yaml")
@@ -110,7 +113,9 @@ def _sources(node: Any, top: LDict, files: _Files, problems: Problems) -> dict[s
             required = list(DEFAULT_REQUIRED)
         for i, field in enumerate(required):
             if field != "name" and not is_target(field):
-                problems.at(required, i, f"source {name}: unknown required field {field!r}"
+                # the default list is all known fields, so an unknown one comes from the file (an LList)
+                problems.at(required if isinstance(required, LList) else None, i,
+                            f"source {name}: unknown required field {field!r}"
                             f"{did_you_mean(field, ('name', 'company', 'email', 'phone', 'country', 'product'))}")
         if mapping is not None and kind in SOURCE_KINDS:
             out[name] = SourceSpec(name, kind, mapping, spec["mapping"], secret, country, [str(f) for f in required])
@@ -129,7 +134,8 @@ def _nurture(node: Any, top: LDict, problems: Problems) -> tuple[tuple[str, ...]
         return ("mainline",), "mainline"
     default = node.get("default", streams[0])
     if default not in streams:
-        problems.at(node, "default", f"nurture.default {default!r} is not one of the streams{did_you_mean(default, streams)}")
+        problems.at(node, "default",
+                    f"nurture.default {default!r} is not one of the streams{did_you_mean(default, streams)}")
         default = streams[0]
     return tuple(streams), default
 
@@ -196,13 +202,17 @@ def _reachability(flows: list[Flow], node: LList, problems: Problems) -> None:
     always = Condition(lambda f: True, "always", {}, True)
     for j, later in enumerate(flows):
         for earlier in flows[:j]:
-            rel = relation(earlier.when or always, later.when or always)
+            later_when = later.when or always
+            rel = relation(earlier.when or always, later_when)
             if rel == "shadowed":
-                why = "matches every lead" if earlier.when is None or earlier.when.always else "takes every lead it would match"
+                every = earlier.when is None or earlier.when.always
+                why = "matches every lead" if every else "takes every lead it would match"
                 problems.add(node.file, later.line, f"flow {later.name!r} is unreachable: the earlier flow "
                              f"{earlier.name!r} (line {earlier.line}) {why}")
                 break
             if rel == "overlap":
+                # an overlap is only found between two conditions that both constrain the same fields
+                fields = ", ".join(sorted(later_when.constraints or {}))
                 problems.add(node.file, later.line, f"flow {later.name!r} overlaps flow {earlier.name!r} (line "
-                             f"{earlier.line}) on {', '.join(sorted(later.when.constraints))}: a lead can match both"
+                             f"{earlier.line}) on {fields}: a lead can match both"
                              " — make the conditions disjoint, or list the narrower one first")

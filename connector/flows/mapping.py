@@ -1,6 +1,7 @@
 """Mapping files (mappings/*.yaml) and applying them: payload → canonical lead fields, every bad field named."""
 from __future__ import annotations
 
+from collections import abc  # abc.Mapping: the bare name `Mapping` is flows.model.Mapping (a mapping file)
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ def is_target(name: Any) -> bool:
     return isinstance(name, str) and (name in TARGETS or (name.startswith("attributes.") and len(name) > 11))
 
 
-def parse_mapping(path: Path, display: str, problems: Problems, env: dict | None) -> Mapping | None:
+def parse_mapping(path: Path, display: str, problems: Problems, env: abc.Mapping[str, str] | None) -> Mapping | None:
     """Load and validate one source mapping file; problems are reported, None if unusable."""
     data = load_yaml(path, display, problems, env)
     if data is None:
@@ -37,8 +38,10 @@ def parse_mapping(path: Path, display: str, problems: Problems, env: dict | None
     check_keys(data, ("fields", "split"), "a mapping file", problems, required=("fields",))
     rules: list[FieldRule] = []
     fields = data.get("fields")
-    if isinstance(fields, LDict) or expect(fields, LDict, data, "fields", "'fields'", problems):
-        for target, spec in (fields or {}).items():
+    if not isinstance(fields, LDict):
+        expect(fields, LDict, data, "fields", "'fields'", problems)  # reports what 'fields' is instead
+    else:
+        for target, spec in fields.items():
             if not is_target(target):
                 problems.at(fields, target, f"unknown lead field {target!r}{did_you_mean(target, TARGETS)}"
                             " (custom fields go under attributes.<name>)")
@@ -68,7 +71,8 @@ def _rule(target: str, spec: Any, parent: LDict, problems: Problems) -> FieldRul
     if isinstance(spec, str):
         return FieldRule(target, sources=(spec,), line=parent.line_of(target))
     if not isinstance(spec, LDict):
-        problems.at(parent, target, f"{target}: a rule must be a payload field name or a mapping of {', '.join(RULE_KEYS)}")
+        problems.at(parent, target,
+                    f"{target}: a rule must be a payload field name or a mapping of {', '.join(RULE_KEYS)}")
         return None
     check_keys(spec, RULE_KEYS, f"the rule for {target}", problems)
     ok = True
@@ -95,7 +99,8 @@ def _rule(target: str, spec: Any, parent: LDict, problems: Problems) -> FieldRul
         ok = False
     normaliser = spec.get("normalize")
     if normaliser is not None and normaliser not in norm.NORMALISERS:
-        problems.at(spec, "normalize", f"{target}: unknown normaliser {normaliser!r}{did_you_mean(normaliser, norm.NORMALISERS)}")
+        problems.at(spec, "normalize",
+                    f"{target}: unknown normaliser {normaliser!r}{did_you_mean(normaliser, norm.NORMALISERS)}")
         ok = False
     if not ok:
         return None
@@ -162,13 +167,14 @@ def _coerce(value: Any, kind: str) -> Any:
             raise ValueError("must be a whole number")
         return int(number)
     if kind == "float":
+        real: float | None
         try:
-            number = float(str(value).replace(",", "").strip()) if not isinstance(value, bool) else None
+            real = float(str(value).replace(",", "").strip()) if not isinstance(value, bool) else None
         except ValueError:
-            number = None
-        if number is None or number != number or number in (float("inf"), float("-inf")):
+            real = None
+        if real is None or real != real or real in (float("inf"), float("-inf")):
             raise ValueError(f"must be a number, not {str(value)[:40]!r}")
-        return number
+        return real
     if kind == "bool":
         text = str(value).strip().casefold()
         if text in _TRUE:
@@ -308,7 +314,7 @@ def apply(source: SourceSpec, payload: Any) -> dict:
         if isinstance(whole, str) and whole.strip():
             words = whole.split()
             first, rest = ((" ".join(words[:-1]), words[-1]) if split.at == "last" else (words[0], " ".join(words[1:])))
-            for target, part in zip(split.into, (first, rest)):
+            for target, part in zip(split.into, (first, rest), strict=True):
                 if part and _blank(lead.get(target)):
                     _put(lead, target, norm.title(part)[:128])
     _derive(lead)

@@ -101,7 +101,8 @@ class InMemoryIndex:
         self._count += 1
         ref = LeadRef(lead_id, lead.get("first_name"), lead.get("last_name"), lead.get("company"),
                       lead.get("email"), lead.get("phone"), owner_rep_id, account_id)
-        for table, key in ((self._email, ref.email), (self._phone, ref.phone), (self._company, lead.get("company_key"))):
+        indexes = ((self._email, ref.email), (self._phone, ref.phone), (self._company, lead.get("company_key")))
+        for table, key in indexes:
             if key:
                 table.setdefault(key, []).append(ref)
         return ref

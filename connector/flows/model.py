@@ -13,6 +13,7 @@ OUTCOMES = ("routed", "nurture", "rejected", "duplicate")
 DUPLICATE_RULES = ("email", "phone", "name_company")
 DUPLICATE_ACTIONS = ("merge", "link")
 ROUTE_FILTERS = ("territory", "product", "capacity", "working_hours", "absence", "preferred", "account_owner")
+DEFAULT_ROUTE_FILTERS = ("territory", "product", "capacity", "absence")
 CHOOSERS = ("round_robin", "weighted", "nearest", "performance")
 OFFER_MODES = ("sequential", "broadcast", "sequential_then_broadcast")
 CONFLICT_RULES = ("leadwire_wins", "crm_wins", "newest_wins")
@@ -169,7 +170,7 @@ class TeamRule:
 @dataclass(frozen=True)
 class RouteSpec:
     teams: tuple[TeamRule, ...]
-    filters: tuple[str, ...] = ("territory", "product", "capacity", "absence")
+    filters: tuple[str, ...] = DEFAULT_ROUTE_FILTERS
     chooser: str = "round_robin"
     fallback: str | None = None
     allow_outside_hours: bool = False

@@ -7,8 +7,10 @@ contacted: how and when), otherwise partial, and `missing` names what is left.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
@@ -52,7 +54,7 @@ class Answers:
         """The highest level received completely: `level`, or one below it when that section is partial."""
         return self.level if self.complete else max(self.level - 1, 0)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """The answers given, JSON-friendly (dates as ISO strings), without the unanswered ones."""
         out = {k: v for k, v in asdict(self).items() if k in ANSWER_FIELDS and v is not None}
         return {k: v.isoformat() if isinstance(v, date) else v for k, v in out.items()}
@@ -61,6 +63,7 @@ class Answers:
 def missing_for(answers: Answers) -> tuple[str, ...]:
     """The options of the answer's top section that are still empty."""
     level = answers.level
+    need: tuple[str, ...]
     if level == 3:
         need = ("amount", "close_date") if answers.outcome == "won" else ("lost_reason", "close_date")
     elif level == 1:  # "not contacted yet" is an answer, but no action was taken: partial
@@ -70,16 +73,18 @@ def missing_for(answers: Answers) -> tuple[str, ...]:
     return tuple(name for name in need if getattr(answers, name) is None)
 
 
-def make_answers(**values) -> Answers:
+def make_answers(**values: Any) -> Answers:
     """Answers with `missing` worked out (values not given are None)."""
-    answers = Answers(**{k: values.get(k) for k in ANSWER_FIELDS})
+    given: dict[str, Any] = {k: values.get(k) for k in ANSWER_FIELDS}
+    answers = Answers(**given)
     return Answers(**{k: getattr(answers, k) for k in ANSWER_FIELDS}, missing=missing_for(answers))
 
 
 class _FeedbackSchema(Schema):
     contacted = fields.Boolean(allow_none=True, truthy={"yes", "true", "1", "on"},
                                falsy={"no", "false", "0"})
-    action = fields.String(allow_none=True, validate=validate.OneOf(ACTIONS, error="must be one of: call, email, visit"))
+    action = fields.String(allow_none=True,
+                           validate=validate.OneOf(ACTIONS, error="must be one of: call, email, visit"))
     action_at = fields.Date(allow_none=True, error_messages={"invalid": "must be a date like 2026-01-31"})
     pursuit_status = fields.String(allow_none=True)
     outcome = fields.String(allow_none=True, validate=validate.OneOf(OUTCOMES, error="must be won or lost"))
@@ -90,7 +95,7 @@ class _FeedbackSchema(Schema):
     lost_reason = fields.String(allow_none=True)
 
     @pre_load
-    def _blank_is_none(self, data, **_):
+    def _blank_is_none(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         out = {}
         for key, value in dict(data).items():
             if isinstance(value, str):
@@ -101,7 +106,7 @@ class _FeedbackSchema(Schema):
         return out
 
     @validates_schema(skip_on_field_errors=False)
-    def _consistent(self, data, **_):
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
         spec: FeedbackSpec = self.context["spec"]
         today: date = self.context["today"]
         errors: dict[str, list[str]] = {}
@@ -126,7 +131,7 @@ class _FeedbackSchema(Schema):
             raise ValidationError(errors)
 
 
-def validate_answers(spec: FeedbackSpec, form: dict, now: datetime) -> Answers:
+def validate_answers(spec: FeedbackSpec, form: Mapping[str, Any], now: datetime) -> Answers:
     """Answers from a submitted form (strings); raise marshmallow ValidationError {field: [problem]}.
 
     Blank fields mean 'not answered'. Unknown form fields are ignored.
@@ -139,9 +144,11 @@ def validate_answers(spec: FeedbackSpec, form: dict, now: datetime) -> Answers:
 
 def merged(history: list[Answers]) -> Answers:
     """What is known so far: later answers override earlier ones field by field (to prefill a form)."""
-    values: dict = {}
+    values: dict[str, Any] = {}
     for answers in history:
         values.update({k: getattr(answers, k) for k in ANSWER_FIELDS if getattr(answers, k) is not None})
-    drop = {"won": "lost_reason", "lost": "amount"}.get(values.get("outcome"))
-    values.pop(drop, None)
+    outcome: str | None = values.get("outcome")
+    drop = {"won": "lost_reason", "lost": "amount"}.get(outcome) if outcome else None
+    if drop:
+        values.pop(drop, None)
     return make_answers(**values)

@@ -144,8 +144,9 @@ def plan(flow: Flow, facts: dict, book: RepBook, now: datetime, owner_id: int | 
     passed = [c for c in candidates if not c.kept]
     strategies = tuple(route.filters) + (route.chooser,)
     if kept:
-        reasons.append(f"routing: {len(kept)} of {len(members)} reps kept ({route.chooser}); first: rep {kept[0][1].rep_id}"
-                       f" ({kept[0][1].reason})")
+        first = kept[0][1]
+        reasons.append(f"routing: {len(kept)} of {len(members)} reps kept ({route.chooser}); first: rep {first.rep_id}"
+                       f" ({first.reason})")
     else:
         reasons.append(f"routing: no rep of {len(members)} is eligible; fallback queue {route.fallback or '(none)'}")
     if passed:

@@ -8,7 +8,7 @@ under a row lock by connector.routing_state, using `rotate` / `smooth_weighted` 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
@@ -179,7 +179,7 @@ def performance(rep: Any) -> float:
     return ((NEUTRAL_RATE if acc is None else acc) + (NEUTRAL_RATE if win is None else win)) / 2
 
 
-def _nearness(rep: Any, lead: Any) -> tuple:
+def _nearness(rep: Any, lead: Any) -> tuple[int, float]:
     """Sort key for "nearest": by distance when both have a location, else by region, then country."""
     km = distance_km(rep, lead)
     if km is not None:
@@ -193,7 +193,7 @@ def _nearness(rep: Any, lead: Any) -> tuple:
     return (3, 0.0)
 
 
-def chooser_key(chooser: str, lead: Any):
+def chooser_key(chooser: str, lead: Any) -> Callable[[Any], Any]:
     """The sort key a chooser orders eligible reps by (smaller first). Ties keep rep id order."""
     if chooser == "nearest":
         return lambda rep: (_nearness(rep, lead), field(rep, "id"))
@@ -224,15 +224,19 @@ def rank(reps: Iterable[Any], lead: Any, now: datetime, *, filters: Sequence[str
     under the pool's cursor lock when the offer is made (routing_state), not here.
     """
     key = chooser_key(chooser, lead)
-    kept, passed = [], []
+    kept: list[tuple[Any, str | None]] = []
+    passed: list[tuple[Any, str]] = []
     for rep in reps:
         why = exclusion_reason(rep, lead, now, filters, allow_outside_hours=allow_outside_hours)
-        (passed if why else kept).append((rep, why))
+        if why:
+            passed.append((rep, why))
+        else:
+            kept.append((rep, why))
     owner_first = "account_owner" in filters and account_owner_id is not None
     pref_first = "preferred" in filters
     kept.sort(key=lambda pair: (not (owner_first and field(pair[0], "id") == account_owner_id),
                                 not (pref_first and field(pair[0], "preferred")), key(pair[0])))
-    out = []
+    out: list[Ranked] = []
     for rep, _ in kept:
         rid = field(rep, "id")
         if owner_first and rid == account_owner_id:
@@ -242,7 +246,7 @@ def rank(reps: Iterable[Any], lead: Any, now: datetime, *, filters: Sequence[str
         else:
             reason = _chooser_reason(chooser, rep, lead)
         out.append(Ranked(rid, True, reason))
-    if owner_first and account_owner_id not in {r.rep_id for r in out}:
+    if owner_first and account_owner_id is not None and account_owner_id not in {r.rep_id for r in out}:
         passed_owner = next((why for rep, why in passed if field(rep, "id") == account_owner_id), None)
         if passed_owner:
             out.append(Ranked(account_owner_id, False, f"account owner, but {passed_owner}"))

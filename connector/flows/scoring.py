@@ -8,6 +8,7 @@ Arithmetic (docs/flows.md has a worked example):
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +32,8 @@ def parse_scoring(node: Any, parent: LDict, problems: Problems) -> Scoring:
     total = sum(s.weight for s in sections)
     demo = next((s for s in sections if s.name == "demographic"), None)
     if demo and demo.weight > DEMOGRAPHIC_MAX:
-        problems.at(node["demographic"], "weight", f"the demographic section's weight is {demo.weight:g}%; it may not exceed {DEMOGRAPHIC_MAX}%")
+        problems.at(node["demographic"], "weight",
+                    f"the demographic section's weight is {demo.weight:g}%; it may not exceed {DEMOGRAPHIC_MAX}%")
     if sections and abs(total - 100) > 1e-9:
         problems.at(parent, "scoring", f"the scoring sections' weights total {total:g}%; they must total 100%")
     return Scoring(tuple(sections), _thresholds(node.get("thresholds"), node, problems))
@@ -77,7 +79,8 @@ def _section(name: str, node: Any, parent: LDict, problems: Problems) -> Section
             attr = _attribute(f"{name}.{attr_name}", spec, attrs, attr_name, problems)
             if attr:
                 attributes.append(attr)
-    events, events_weight = (), 0.0
+    events: tuple[EventRule, ...] = ()
+    events_weight = 0.0
     if "events" in node:
         events, events_weight = _events(node["events"], node, name, problems)
     if not attributes and not events:
@@ -132,8 +135,8 @@ def _attribute(label: str, spec: Any, parent: LDict, key: str, problems: Problem
         ok = False
     if not ok or default is None:
         return None
-    return Attribute(label, field, float(weight), choices, tuple(ranges), default) if spec.get("match", "exact") == "exact" \
-        else _Contains(label, field, float(weight), choices, tuple(ranges), default)
+    kind = Attribute if spec.get("match", "exact") == "exact" else _Contains
+    return kind(label, field, float(weight), choices, tuple(ranges), default)
 
 
 class _Contains(Attribute):
@@ -153,7 +156,8 @@ def _events(node: Any, parent: LDict, section: str, problems: Problems) -> tuple
         for name, spec in types.items():
             if not expect(spec, LDict, types, name, f"event {name}", problems):
                 continue
-            check_keys(spec, ("points", "half_life", "max_count", "within"), f"event {name}", problems, required=("points",))
+            check_keys(spec, ("points", "half_life", "max_count", "within"), f"event {name}", problems,
+                       required=("points",))
             points = spec.get("points")
             if not isinstance(points, (int, float)) or isinstance(points, bool) or not -10 <= points <= 10:
                 problems.at(spec, "points", f"event {name}: points must be a number from -10 to 10")
@@ -174,8 +178,8 @@ class Scorer:
 
     def __init__(self, scoring: Scoring):
         self.scoring = scoring
-        self._plan = []
-        self._event_plan = None
+        self._plan: list[tuple[Attribute, Callable[[dict[str, Any]], Any], float]] = []
+        self._event_plan: tuple[str, dict[str, EventRule], float] | None = None
         for section in scoring.sections:
             total = section.attribute_total or 1.0
             for attr in section.attributes:
@@ -184,10 +188,10 @@ class Scorer:
                 rules = {r.type: r for r in section.events}
                 self._event_plan = (section.name, rules, section.weight * section.events_weight / total / 10.0)
 
-    def score(self, facts: dict, now: datetime) -> tuple[int, int | None, dict[str, dict]]:
+    def score(self, facts: dict[str, Any], now: datetime) -> tuple[int, int | None, dict[str, dict[str, Any]]]:
         """(score 0–100, MQL level or None, breakdown {section.attribute: {value, priority, points}})."""
         total = 0.0
-        breakdown: dict[str, dict] = {}
+        breakdown: dict[str, dict[str, Any]] = {}
         for attr, get, factor in self._plan:
             value = get(facts)
             prio = _choose(attr, value)
@@ -197,10 +201,11 @@ class Scorer:
         if self._event_plan:
             name, rules, factor = self._event_plan
             raw, counted = _event_points(facts.get("attributes", {}).get("events"), rules, now)
-            prio = max(-10.0, min(10.0, raw))
-            points = factor * prio
+            event_prio = max(-10.0, min(10.0, raw))
+            points = factor * event_prio
             total += points
-            breakdown[f"{name}.events"] = {"value": counted, "priority": round(prio, 2), "points": round(points, 2)}
+            breakdown[f"{name}.events"] = {"value": counted, "priority": round(event_prio, 2),
+                                           "points": round(points, 2)}
         score = max(0, min(100, int(round(total))))
         t1, t2, t3 = self.scoring.thresholds
         level = 3 if score >= t3 else 2 if score >= t2 else 1 if score >= t1 else None
@@ -233,11 +238,12 @@ def _choose(attr: Attribute, value: Any) -> int:
 def _event_points(events: Any, rules: dict[str, EventRule], now: datetime) -> tuple[float, dict[str, int]]:
     if not isinstance(events, list):
         return 0.0, {}
-    total, counts = 0.0, {}
+    total = 0.0
+    counts: dict[str, int] = {}
     for event in events:
         if not isinstance(event, dict):
             continue
-        rule = rules.get(event.get("type"))
+        rule = rules.get(event["type"]) if "type" in event else None
         if rule is None:
             continue
         age = _age_seconds(event.get("at"), now)

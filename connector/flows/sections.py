@@ -1,16 +1,17 @@
 """Parsing a flow's sections: qualify, duplicates, route, offer, feedback and crm (with CRM mapping files)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from connector.flows import normalize as norm
 from connector.flows.conditions import compile_when
 from connector.flows.model import (
     CHOOSERS,
     CONFLICT_RULES,
+    DEFAULT_ROUTE_FILTERS,
     DUPLICATE_ACTIONS,
     DUPLICATE_RULES,
     LEAD_FIELDS,
@@ -37,12 +38,17 @@ CRM_FIELDS = tuple(f for f in LEAD_FIELDS if f != "attributes") + (
     "id", "source", "score", "mql_level", "flow", "outcome", "status", "team", "nurture_stream", "reject_reason",
     "captured_at", "first_offered_at", "accepted_at", "closed_at", "won_amount",
     "owner.email", "owner.name", "owner.hubspot_owner_id", "owner.salesforce_user_id",
-    "feedback.level", "feedback.contacted", "feedback.action", "feedback.action_at", "feedback.pursuit_status", "feedback.outcome", "feedback.lost_reason",
-    "feedback.amount", "feedback.close_date",
+    "feedback.level", "feedback.contacted", "feedback.action", "feedback.action_at", "feedback.pursuit_status",
+    "feedback.outcome", "feedback.lost_reason", "feedback.amount", "feedback.close_date",
 )
 
 
-def _int(node: LDict, key: str, problems: Problems, default: int | None, low: int, high: int | None = None) -> int | None:
+@overload
+def _int(node: LDict, key: str, problems: Problems, default: int, low: int, high: int | None = None) -> int: ...
+@overload
+def _int(node: LDict, key: str, problems: Problems, default: None, low: int, high: int | None = None) -> int | None: ...
+def _int(node: LDict, key: str, problems: Problems, default: int | None, low: int,
+         high: int | None = None) -> int | None:
     value = node.get(key, default)
     if value is None or value == default:
         return default
@@ -74,7 +80,8 @@ def _names(node: LDict, key: str, problems: Problems, default: tuple[str, ...]) 
 def _choice(node: LDict, key: str, options: tuple[str, ...], problems: Problems, default: str) -> str:
     value = node.get(key, default)
     if value not in options:
-        problems.at(node, key, f"{key} must be one of {', '.join(options)}, not {value!r}{did_you_mean(value, options)}")
+        problems.at(node, key,
+                    f"{key} must be one of {', '.join(options)}, not {value!r}{did_you_mean(value, options)}")
         return default
     return value
 
@@ -93,7 +100,8 @@ def parse_qualify(node: Any, flow: LDict, streams: tuple[str, ...], default_stre
             continue
         check_keys(item, ("when", "outcome", "stream", "reason"), "a qualify rule", problems, required=("outcome",))
         if catch_all_line:
-            problems.at(node, i, f"this qualify rule can never match: the rule at line {catch_all_line} has no 'when' and takes every lead")
+            problems.at(node, i, f"this qualify rule can never match: the rule at line {catch_all_line} has no "
+                                 "'when' and takes every lead")
         when = compile_when(item["when"], item, "when", problems) if "when" in item else None
         outcome = _choice(item, "outcome", ("routed", "nurture", "rejected"), problems, "nurture")
         stream = item.get("stream")
@@ -101,7 +109,8 @@ def parse_qualify(node: Any, flow: LDict, streams: tuple[str, ...], default_stre
             stream = stream or default_stream
             if stream not in streams:
                 problems.at(item, "stream" if "stream" in item else None,
-                            f"nurture stream {stream!r} is not declared under nurture.streams{did_you_mean(stream, streams)}")
+                            f"nurture stream {stream!r} is not declared under nurture.streams"
+                            f"{did_you_mean(stream, streams)}")
         elif "stream" in item:
             problems.at(item, "stream", "'stream' only applies to outcome nurture")
         if outcome == "rejected" and not isinstance(item.get("reason"), str):
@@ -155,7 +164,7 @@ def parse_route(node: Any, flow: LDict, problems: Problems) -> RouteSpec | None:
             teams.append(TeamRule(when, item["team"]))
     if "team" not in node and not node.get("teams"):
         problems.at(node, None, "route needs 'team' or 'teams'")
-    filters = _names(node, "filters", problems, RouteSpec.__dataclass_fields__["filters"].default)
+    filters = _names(node, "filters", problems, DEFAULT_ROUTE_FILTERS)
     for i, name in enumerate(filters):
         if name not in ROUTE_FILTERS:
             problems.at(node["filters"], i, f"unknown routing filter {name!r}{did_you_mean(name, ROUTE_FILTERS)}")
@@ -198,7 +207,8 @@ def parse_offer(node: Any, flow: LDict, problems: Problems) -> OfferSpec:
 
 
 def _cadence(node: LDict, problems: Problems, base: Cadence) -> Cadence:
-    return Cadence(duration(node, "first_after", problems, default=base.first_after, low=FEEDBACK_MIN, high=FEEDBACK_MAX),
+    return Cadence(duration(node, "first_after", problems, default=base.first_after, low=FEEDBACK_MIN,
+                            high=FEEDBACK_MAX),
                    duration(node, "every", problems, default=base.every, low=FEEDBACK_MIN, high=FEEDBACK_MAX),
                    _int(node, "max_requests", problems, base.max_requests, 1, 50))
 
@@ -220,7 +230,8 @@ def parse_feedback(node: Any, flow: LDict, streams: tuple[str, ...], problems: P
                 per_product[str(product)] = _cadence(spec, problems, base)
     lost_to = node.get("lost_to_nurture")
     if lost_to is not None and lost_to not in streams:
-        problems.at(node, "lost_to_nurture", f"nurture stream {lost_to!r} is not declared under nurture.streams{did_you_mean(lost_to, streams)}")
+        problems.at(node, "lost_to_nurture", f"nurture stream {lost_to!r} is not declared under nurture.streams"
+                                             f"{did_you_mean(lost_to, streams)}")
     defaults = FeedbackSpec()
     statuses = _names(node, "statuses", problems, defaults.statuses)
     return FeedbackSpec(base.first_after, base.every, base.max_requests,
@@ -239,7 +250,7 @@ def _crm_status(node: LDict, statuses: tuple[str, ...], problems: Problems) -> d
     known = (*statuses, "won", "lost")
     for crm, values in raw.items():
         if crm in ("hubspot", "salesforce") and expect(values, LDict, raw, crm, f"crm_status.{crm}", problems):
-            for name, value in values.items():
+            for name in values:
                 if name not in known:
                     problems.at(values, name, f"crm_status.{crm}: {name!r} is not a status of this flow, won or lost"
                                               f"{did_you_mean(str(name), known)}")
@@ -247,13 +258,14 @@ def _crm_status(node: LDict, statuses: tuple[str, ...], problems: Problems) -> d
     return out
 
 
-def parse_crm(node: Any, flow: LDict, problems: Problems, load_file: Callable[[str, LDict, str], CrmMapping | None]) -> CrmSpec:
+def parse_crm(node: Any, flow: LDict, problems: Problems,
+              load_file: Callable[[str, LDict, str], CrmMapping | None]) -> CrmSpec:
     if node is None:
         return CrmSpec()
     if not expect(node, LDict, flow, "crm", "crm", problems):
         return CrmSpec()
     check_keys(node, ("hubspot", "salesforce"), "crm", problems)
-    found = {}
+    found: dict[str, CrmMapping | None] = {}
     for crm in ("hubspot", "salesforce"):
         if crm in node:
             if isinstance(node[crm], str):
@@ -263,7 +275,7 @@ def parse_crm(node: Any, flow: LDict, problems: Problems, load_file: Callable[[s
     return CrmSpec(**found)
 
 
-def parse_crm_mapping(path: Path, display: str, problems: Problems, env: dict | None) -> CrmMapping | None:
+def parse_crm_mapping(path: Path, display: str, problems: Problems, env: Mapping[str, str] | None) -> CrmMapping | None:
     """A write-back mapping: Leadwire field → CRM field, with a conflict rule per field."""
     data = load_yaml(path, display, problems, env)
     if data is None:
@@ -271,13 +283,15 @@ def parse_crm_mapping(path: Path, display: str, problems: Problems, env: dict | 
     if not isinstance(data, LDict):
         problems.add(display, 1, "a CRM mapping file must be a mapping with 'object' and 'fields'")
         return None
-    check_keys(data, ("object", "fields", "default_conflict"), "a CRM mapping file", problems, required=("object", "fields"))
+    check_keys(data, ("object", "fields", "default_conflict"), "a CRM mapping file", problems,
+               required=("object", "fields"))
     default_conflict = _choice(data, "default_conflict", CONFLICT_RULES, problems, "leadwire_wins")
     fields: list[CrmField] = []
     raw = data.get("fields") or LDict()
     if expect(raw, LDict, data, "fields", "fields", problems):
         for name, spec in raw.items():
-            if not (name in CRM_FIELDS or (isinstance(name, str) and name.startswith("attributes.") and len(name) > 11)):
+            custom = isinstance(name, str) and name.startswith("attributes.") and len(name) > 11
+            if not (name in CRM_FIELDS or custom):
                 problems.at(raw, name, f"unknown Leadwire field {name!r}{did_you_mean(name, CRM_FIELDS)}")
                 continue
             if isinstance(spec, str):
@@ -285,7 +299,8 @@ def parse_crm_mapping(path: Path, display: str, problems: Problems, env: dict | 
             elif isinstance(spec, LDict):
                 check_keys(spec, ("to", "conflict"), f"the write-back of {name}", problems, required=("to",))
                 if isinstance(spec.get("to"), str):
-                    fields.append(CrmField(name, spec["to"], _choice(spec, "conflict", CONFLICT_RULES, problems, default_conflict)))
+                    conflict = _choice(spec, "conflict", CONFLICT_RULES, problems, default_conflict)
+                    fields.append(CrmField(name, spec["to"], conflict))
             else:
                 problems.at(raw, name, f"{name}: give the CRM field name, or {{to: name, conflict: rule}}")
     obj = data.get("object")

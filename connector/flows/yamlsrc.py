@@ -4,10 +4,10 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import yaml
 
@@ -20,7 +20,7 @@ class LDict(dict):
     line: int = 0
     file: str = ""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lines: dict[Any, int] = {}
 
@@ -34,7 +34,7 @@ class LList(list):
     line: int = 0
     file: str = ""
 
-    def __init__(self, *args):
+    def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.lines: list[int] = []
 
@@ -44,6 +44,9 @@ class LList(list):
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans (so country code NO stays "NO") and located containers."""
+
+    lw_file: str  # the file name shown in problems, set by load_yaml
+    lw_problems: list[Problem]  # where the constructors report problems
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -65,7 +68,8 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> LDict:
             loader.lw_problems.append(Problem(loader.lw_file, line, "a key must be a plain name"))
             continue
         if key in out:
-            loader.lw_problems.append(Problem(loader.lw_file, line, f"duplicate key {key!r} (first at line {out.lines[key]})"))
+            loader.lw_problems.append(Problem(loader.lw_file, line,
+                                              f"duplicate key {key!r} (first at line {out.lines[key]})"))
         out[key] = loader.construct_object(value_node, deep=True)
         out.lines[key] = line
     return out
@@ -110,7 +114,7 @@ class Problems:
 _ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
 
 
-def load_yaml(path: Path, display: str, problems: Problems, env: dict | None) -> Any:
+def load_yaml(path: Path, display: str, problems: Problems, env: Mapping[str, str] | None) -> Any:
     """Parse one YAML file into LDict/LList/scalars; syntax errors become problems (returns None)."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -130,7 +134,7 @@ def load_yaml(path: Path, display: str, problems: Problems, env: dict | None) ->
     return _interpolate(data, env if env is not None else dict(os.environ), problems)
 
 
-def _interpolate(node: Any, env: dict, problems: Problems, parent: Any = None, key: Any = None) -> Any:
+def _interpolate(node: Any, env: Mapping[str, str], problems: Problems, parent: Any = None, key: Any = None) -> Any:
     """Replace ${NAME} / ${NAME:-default} in string values from `env`."""
     if isinstance(node, LDict):
         for k in list(node):
@@ -139,12 +143,13 @@ def _interpolate(node: Any, env: dict, problems: Problems, parent: Any = None, k
         for i in range(len(node)):
             node[i] = _interpolate(node[i], env, problems, node, i)
     elif isinstance(node, str) and "${" in node:
-        def sub(m: re.Match) -> str:
+        def sub(m: re.Match[str]) -> str:
             if m.group(1) in env:
                 return str(env[m.group(1)])
             if m.group(2) is not None:
                 return m.group(2)
-            problems.at(parent, key, f"environment variable {m.group(1)} is not set (write ${{{m.group(1)}:-default}} for a default)")
+            problems.at(parent, key, f"environment variable {m.group(1)} is not set "
+                                     f"(write ${{{m.group(1)}:-default}} for a default)")
             return ""
         return _ENV_REF.sub(sub, node)
     return node
@@ -156,7 +161,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
-def check_keys(node: LDict, allowed: Iterable[str], what: str, problems: Problems, required: Iterable[str] = ()) -> None:
+def check_keys(node: LDict, allowed: Iterable[str], what: str, problems: Problems,
+               required: Iterable[str] = ()) -> None:
     """Report unknown keys (with a did-you-mean) and missing required keys of a mapping."""
     allowed = list(allowed)
     for key in node:
@@ -167,7 +173,8 @@ def check_keys(node: LDict, allowed: Iterable[str], what: str, problems: Problem
             problems.at(node, None, f"{what} needs {key!r}")
 
 
-def expect(node: Any, kind: type | tuple, parent: LDict | LList, key: Any, what: str, problems: Problems) -> bool:
+def expect(node: Any, kind: type | tuple[type, ...], parent: LDict | LList, key: Any, what: str,
+           problems: Problems) -> bool:
     """True if `node` has the type; otherwise report '<what> must be a <type>' at parent[key]."""
     if isinstance(node, kind) and not (isinstance(node, bool) and kind in (int, float, (int, float))):
         return True
@@ -203,6 +210,12 @@ def parse_duration(value: Any) -> timedelta | None:
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
 
 
+@overload
+def duration(node: LDict, key: str, problems: Problems, *, default: timedelta,
+             low: timedelta | None = None, high: timedelta | None = None, what: str = "") -> timedelta: ...
+@overload
+def duration(node: LDict, key: str, problems: Problems, *, default: None = None,
+             low: timedelta | None = None, high: timedelta | None = None, what: str = "") -> timedelta | None: ...
 def duration(node: LDict, key: str, problems: Problems, *, default: timedelta | None = None,
              low: timedelta | None = None, high: timedelta | None = None, what: str = "") -> timedelta | None:
     """Read a duration key, reporting a bad form or a value outside [low, high] at its line."""
@@ -214,7 +227,8 @@ def duration(node: LDict, key: str, problems: Problems, *, default: timedelta | 
         problems.at(node, key, f"{label} must be a duration like 90s, 5m, 2h, 3d or 2w, not {node[key]!r}")
         return default
     if (low is not None and value < low) or (high is not None and value > high):
-        problems.at(node, key, f"{label} {node[key]} is outside the allowed range {fmt_duration(low)} to {fmt_duration(high)}")
+        problems.at(node, key, f"{label} {node[key]} is outside the allowed range "
+                               f"{fmt_duration(low)} to {fmt_duration(high)}")
         return default
     return value
 

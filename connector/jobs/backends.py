@@ -1,30 +1,41 @@
-"""Three backends of the Queue protocol (connector.core.runtime). Jobs carry a task name and JSON arguments (ids), never objects."""
+"""Three backends of the Queue protocol (connector.core.runtime): inline, threads, RQ.
+
+Jobs carry a task name and JSON arguments (ids), never objects.
+"""
 from __future__ import annotations
 
 import logging
 import queue as stdlib_queue
 import threading
+from typing import Any
 
-from connector.core.runtime import Runtime
+from connector.core.runtime import Queue, Runtime
 from connector.jobs.tasks import TASKS
 from connector.jobs.tick import run_tick
 
 log = logging.getLogger(__name__)
 
 
-def run_task(rt: Runtime, task: str, *args) -> None:
+def run_task(rt: Runtime, task: str, *args: Any) -> None:
     """Run one registered task; unknown names are a programming error."""
     TASKS[task](rt, *args)
+
+
+def _attached(queue: Queue) -> Runtime:
+    """The runtime a queue runs its jobs with (build_runtime attaches it)."""
+    if queue.runtime is None:
+        raise RuntimeError(f"{type(queue).__name__} has no runtime: build it with build_runtime")
+    return queue.runtime
 
 
 class InlineQueue:
     """Runs each job at once in the caller (tests, CLI import). Errors propagate to the caller."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.runtime: Runtime | None = None
 
-    def enqueue(self, task: str, *args) -> None:
-        run_task(self.runtime, task, *args)
+    def enqueue(self, task: str, *args: Any) -> None:
+        run_task(_attached(self), task, *args)
 
     def close(self) -> None:
         pass
@@ -33,9 +44,9 @@ class InlineQueue:
 class ThreadQueue:
     """Embedded default: background worker threads plus a tick thread every `tick_seconds`."""
 
-    def __init__(self, workers: int = 2, tick_seconds: float = 1.0):
+    def __init__(self, workers: int = 2, tick_seconds: float = 1.0) -> None:
         self.runtime: Runtime | None = None
-        self._jobs: stdlib_queue.Queue = stdlib_queue.Queue()
+        self._jobs: stdlib_queue.Queue[tuple[str, tuple[Any, ...]]] = stdlib_queue.Queue()
         self._stop = threading.Event()
         self._idle = threading.Condition()
         self._pending = 0
@@ -51,7 +62,7 @@ class ThreadQueue:
             for t in self._threads:
                 t.start()
 
-    def enqueue(self, task: str, *args) -> None:
+    def enqueue(self, task: str, *args: Any) -> None:
         with self._idle:
             self._pending += 1
         self._jobs.put((task, args))
@@ -69,7 +80,7 @@ class ThreadQueue:
             except stdlib_queue.Empty:
                 continue
             try:
-                run_task(self.runtime, task, *args)
+                run_task(_attached(self), task, *args)
             except Exception:  # the tick re-takes unfinished work from the database
                 log.exception("job %s failed", task)
             finally:
@@ -80,7 +91,7 @@ class ThreadQueue:
     def _ticker(self) -> None:
         while not self._stop.wait(self._tick_seconds):
             try:
-                run_tick(self.runtime)
+                run_tick(_attached(self))
             except Exception:
                 log.exception("tick failed")
 
@@ -96,16 +107,16 @@ class RQQueue:
 
     name = "leadwire"
 
-    def __init__(self, redis_url: str):
+    def __init__(self, redis_url: str) -> None:
         import redis
         from rq import Queue as RQ
         from rq.serializers import JSONSerializer
 
         self.connection = redis.Redis.from_url(redis_url)
         self.rq = RQ(self.name, connection=self.connection, serializer=JSONSerializer)
-        self.runtime = None
+        self.runtime: Runtime | None = None
 
-    def enqueue(self, task: str, *args) -> None:
+    def enqueue(self, task: str, *args: Any) -> None:
         self.rq.enqueue("connector.jobs.worker.perform", task, *args, result_ttl=0, failure_ttl=86400)
 
     def close(self) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from connector.core.clock import Clock
 from connector.core.config import Settings, load_settings
+from connector.core.errors import ConfigError
 from connector.core.runtime import Queue, Runtime
 from connector.flows import load_spec
 from connector.jobs.backends import InlineQueue, RQQueue, ThreadQueue
@@ -19,12 +20,22 @@ def build_runtime(settings: Settings | None = None, *, queue: str | Queue | None
         db.upgrade()
     if queue is None:
         queue = "rq" if settings.redis_url else "thread"
-    if queue == "inline":
-        queue = InlineQueue()
-    elif queue == "thread":
-        queue = ThreadQueue()
-    elif queue == "rq":
-        queue = RQQueue(settings.redis_url)
-    rt = Runtime(settings=settings, db=db, queue=queue, clock=clock or Clock(), spec=spec)
-    queue.runtime = rt
+    backend = _backend(queue, settings)
+    rt = Runtime(settings=settings, db=db, queue=backend, clock=clock or Clock(), spec=spec)
+    backend.runtime = rt
     return rt
+
+
+def _backend(queue: str | Queue, settings: Settings) -> Queue:
+    """The queue object for a backend name ("inline", "thread", "rq"), or the queue object given."""
+    if not isinstance(queue, str):
+        return queue
+    if queue == "inline":
+        return InlineQueue()
+    if queue == "thread":
+        return ThreadQueue()
+    if queue == "rq":
+        if not settings.redis_url:
+            raise ConfigError("the rq queue needs REDIS_URL")
+        return RQQueue(settings.redis_url)
+    raise ValueError(f"unknown queue {queue!r}; use inline, thread or rq")

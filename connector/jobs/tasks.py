@@ -7,7 +7,7 @@ from connector import notify
 from connector.capture import inbox
 from connector.sync import drain
 
-TASKS: dict[str, Callable] = {
+TASKS: dict[str, Callable[..., None]] = {
     "capture.process": inbox.process,
     "notify.send": notify.send_task,
     "sync.drain": drain.drain_task,

@@ -8,6 +8,8 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import parse_qs, unquote, urlparse
 
+from connector.core.config import Settings
+
 
 class MailError(Exception):
     """Sending failed; the message says why (never contains the password)."""
@@ -67,8 +69,8 @@ class Mailer:
             raise MailError(f"{type(exc).__name__} talking to {self.host}:{self.port}: {exc}") from exc
 
 
-def mailer_from_settings(settings) -> Mailer | None:
+def mailer_from_settings(settings: Settings) -> Mailer | None:
     """The mailer for Settings.smtp_url, or None when no SMTP server is configured."""
-    if not getattr(settings, "smtp_url", None):
+    if not settings.smtp_url:
         return None
     return Mailer.from_url(settings.smtp_url, settings.mail_from)

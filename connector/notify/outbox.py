@@ -9,17 +9,20 @@ with last_error and a later next_attempt_at, until MAX_ATTEMPTS, then "failed" â
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from connector.core.backoff import EMAILS
+from connector.core.runtime import Runtime
 from connector.notify.mailer import MailError, mailer_from_settings
 from connector.store.models import Email
+from connector.store.statuses import EmailStatus
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
@@ -39,7 +42,7 @@ def render(template: str, context: dict[str, Any]) -> tuple[str, str | None]:
     return text, html
 
 
-def _after_commit(session: Session, fn) -> None:
+def _after_commit(session: Session, fn: Callable[[], None]) -> None:
     """Run fn() once the session's current transaction has committed (never on rollback)."""
     pending = session.info.setdefault("leadwire_after_commit", [])
     if not pending:
@@ -58,7 +61,7 @@ def _after_commit(session: Session, fn) -> None:
     pending.append(fn)
 
 
-def queue_email(session: Session, rt, *, kind: str, to: str, subject: str, template: str,
+def queue_email(session: Session, rt: Runtime, *, kind: str, to: str, subject: str, template: str,
                 context: dict[str, Any], lead_id: int | None = None) -> Email:
     """Write an e-mail row in the caller's transaction; task "notify.send" is enqueued after commit.
 
@@ -68,7 +71,7 @@ def queue_email(session: Session, rt, *, kind: str, to: str, subject: str, templ
     text, html = render(template, context)
     now = rt.clock.now()
     email = Email(kind=kind, to=to, subject=subject, body_text=text, body_html=html, lead_id=lead_id,
-                  status="queued", attempts=0, next_attempt_at=now, created_at=now)
+                  status=EmailStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now)
     session.add(email)
     session.flush()
     email_id = email.id
@@ -76,16 +79,17 @@ def queue_email(session: Session, rt, *, kind: str, to: str, subject: str, templ
     return email
 
 
-def _claim(rt, email_id: int, now: datetime) -> Email | None:
+def _claim(rt: Runtime, email_id: int, now: datetime) -> Email | None:
     with rt.db.session() as s:
-        claimed = s.execute(
-            update(Email).where(Email.id == email_id, Email.status == "queued", Email.next_attempt_at <= now)
-            .values(attempts=Email.attempts + 1, next_attempt_at=now + LEASE)
-        ).rowcount
+        # an UPDATE without RETURNING gives a CursorResult; Session.execute is typed as the general Result
+        result = cast(CursorResult[Any], s.execute(
+            update(Email).where(Email.id == email_id, Email.status == EmailStatus.QUEUED, Email.next_attempt_at <= now)
+            .values(attempts=Email.attempts + 1, next_attempt_at=now + LEASE)))
+        claimed = result.rowcount
         return s.get(Email, email_id) if claimed == 1 else None
 
 
-def send_email(rt, email_id: int, *, now: datetime | None = None) -> str:
+def send_email(rt: Runtime, email_id: int, *, now: datetime | None = None) -> str:
     """Try to send one queued e-mail now; return its status afterwards ("sent", "queued", "failed",
     or "skipped" when it is not due, already sent, or another worker holds it)."""
     now = now or rt.clock.now()
@@ -103,24 +107,24 @@ def send_email(rt, email_id: int, *, now: datetime | None = None) -> str:
     with rt.db.session() as s:
         if error is None:
             s.execute(update(Email).where(Email.id == email_id)
-                      .values(status="sent", sent_at=rt.clock.now(), last_error=None))
-            return "sent"
+                      .values(status=EmailStatus.SENT, sent_at=rt.clock.now(), last_error=None))
+            return EmailStatus.SENT
         final = EMAILS.exhausted(email.attempts)
         s.execute(update(Email).where(Email.id == email_id).values(
-            status="failed" if final else "queued", last_error=error[:2000],
+            status=EmailStatus.FAILED if final else EmailStatus.QUEUED, last_error=error[:2000],
             next_attempt_at=now + EMAILS.wait(email.attempts)))
     log.warning("e-mail %s (%s) attempt %s failed: %s", email_id, email.kind, email.attempts, error)
-    return "failed" if final else "queued"
+    return EmailStatus.FAILED if final else EmailStatus.QUEUED
 
 
-def send_task(rt, email_id: int) -> None:
+def send_task(rt: Runtime, email_id: int) -> None:
     """Task "notify.send": send one e-mail; failures are recorded on the row, never raised."""
     send_email(rt, int(email_id))
 
 
-def retry_step(rt, now: datetime) -> int:
+def retry_step(rt: Runtime, now: datetime) -> int:
     """Tick step: send every queued e-mail whose next_attempt_at has come; return how many were sent."""
     with rt.db.session() as s:
-        due = s.scalars(select(Email.id).where(Email.status == "queued", Email.next_attempt_at <= now)
+        due = s.scalars(select(Email.id).where(Email.status == EmailStatus.QUEUED, Email.next_attempt_at <= now)
                         .order_by(Email.next_attempt_at).limit(200)).all()
-    return sum(1 for email_id in due if send_email(rt, email_id, now=now) == "sent")
+    return sum(1 for email_id in due if send_email(rt, email_id, now=now) == EmailStatus.SENT)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from connector.core.errors import NotFound
+from connector.core.runtime import Runtime
 from connector.flows import cadence, pursuit
 from connector.flows.model import FeedbackSpec
 from connector.flows.pursuit import Answers
@@ -19,17 +21,20 @@ from connector.pursuit.links import QUICK_ACTIONS, Opened
 from connector.pursuit.schedule import CLOSED, OPEN, cancel_scheduled, highest_level, history, spec_for
 from connector.store import timeline
 from connector.store.models import FeedbackRequest, FeedbackResponse, Lead
+from connector.store.statuses import FeedbackStatus, LeadStatus
 from connector.store.writeback import enqueue_lead_write
 
 log = logging.getLogger(__name__)
 
 
 CRMS = ("hubspot", "salesforce")
+
+
 def _at(day: date | None) -> datetime | None:
     return datetime.combine(day, time(12, 0), tzinfo=UTC) if day else None
 
 
-def crm_fields(spec: FeedbackSpec, answers: Answers, lead: Lead, crm: str) -> dict:
+def crm_fields(spec: FeedbackSpec, answers: Answers, lead: Lead, crm: str) -> dict[str, Any]:
     """The Leadwire fields (names as in CRM mapping files) that one response sets in `crm`, by level.
 
     Level 1: feedback.contacted/action/action_at; level 2: feedback.pursuit_status; level 3:
@@ -63,13 +68,13 @@ def _apply_outcome(session: Session, spec: FeedbackSpec, lead: Lead, answers: An
                                                  else f" ({answers.lost_reason or 'no reason given'})"),
                     answers.as_dict(), at=now)
     if answers.outcome == "lost" and spec.lost_to_nurture:
-        lead.status, lead.nurture_stream = "nurture", spec.lost_to_nurture
+        lead.status, lead.nurture_stream = LeadStatus.NURTURE, spec.lost_to_nurture
         timeline.record(session, lead.id, "feedback.unconverted",
                         f"Lost lead back in nurture stream {spec.lost_to_nurture!r}; its history is kept",
                         {"stream": spec.lost_to_nurture}, at=now)
 
 
-def record(session: Session, rt, lead: Lead, rep_id: int | None, answers: Answers, now: datetime, *,
+def record(session: Session, rt: Runtime, lead: Lead, rep_id: int | None, answers: Answers, now: datetime, *,
            request: FeedbackRequest | None = None, via: str = "form") -> FeedbackResponse:
     """Store one response and act on it in the caller's transaction.
 
@@ -88,7 +93,7 @@ def record(session: Session, rt, lead: Lead, rep_id: int | None, answers: Answer
     session.add(response)
     session.execute(update(FeedbackRequest).where(
         FeedbackRequest.lead_id == lead.id, FeedbackRequest.rep_id == rep_id, FeedbackRequest.status.in_(OPEN))
-        .values(status="answered", answered_at=now))
+        .values(status=FeedbackStatus.ANSWERED, answered_at=now))
     state = "complete" if answers.complete else f"partial, still missing {', '.join(answers.missing)}"
     timeline.record(session, lead.id, "feedback.received",
                     f"Level {answers.level} ({cadence.LEVEL_NAMES[answers.level]}) feedback via {via}: {state}",
@@ -108,7 +113,8 @@ def record(session: Session, rt, lead: Lead, rep_id: int | None, answers: Answer
     return response
 
 
-def answer(session: Session, rt, opened: Opened, form: dict, now: datetime, *, via: str = "form") -> FeedbackResponse:
+def answer(session: Session, rt: Runtime, opened: Opened, form: dict[str, Any], now: datetime, *,
+           via: str = "form") -> FeedbackResponse:
     """Validate a submitted form for an opened request and record it (ValidationError on bad input)."""
     answers = pursuit.validate_answers(opened.spec, form, now)
     return record(session, rt, opened.lead, opened.request.rep_id, answers, now, request=opened.request, via=via)
@@ -137,7 +143,7 @@ def _crm_candidates(status: str, spec: FeedbackSpec) -> list[str]:
             or any(v and _norm(v) == key for v in (m.get(name, "") for m in spec.crm_status.values()))]
 
 
-def from_crm(session: Session, rt, lead: Lead, status: str, now: datetime) -> FeedbackResponse | None:
+def from_crm(session: Session, rt: Runtime, lead: Lead, status: str, now: datetime) -> FeedbackResponse | None:
     """A rep changed the lead's status in the CRM: count it as feedback when the flow knows the status.
 
     Won/lost close the lead (level 3, partial: the CRM status carries no amount or reason); a pursuit

@@ -6,13 +6,15 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from connector.flows.rep_index import RepIndex
 from connector.flows.routing import RepView
 from connector.store.models import Lead, Offer, Rep
+from connector.store.statuses import LeadStatus, OfferStatus
 
 STATS_WINDOW = timedelta(days=90)
 RATES_TTL = timedelta(minutes=5)
@@ -24,24 +26,31 @@ LISTS = ("countries", "regions", "postal_prefixes", "products")
 
 @dataclass
 class _Cached:
-    version: tuple
-    rows: list[dict]
+    version: tuple[Any, ...]
+    rows: list[dict[str, Any]]
     index: RepIndex
 
 
+Rates = dict[int, tuple[float | None, float | None]]  # rep id -> (acceptance rate, win rate)
+
 _cache: dict[str, _Cached] = {}
-_rates_cache: dict[str, tuple[datetime, dict]] = {}
+_rates_cache: dict[str, tuple[datetime, Rates]] = {}
 _lock = threading.Lock()
 
 
-def _version(session: Session) -> tuple:
+def _db_key(session: Session) -> str:
+    """The database a session talks to, as a cache key."""
+    return str(session.get_bind().engine.url)
+
+
+def _version(session: Session) -> tuple[Any, ...]:
     return tuple(session.execute(select(func.count(Rep.id), func.max(Rep.id), func.max(Rep.updated_at),
                                         func.max(Rep.created_at))).one())
 
 
 def static_reps(session: Session) -> _Cached:
     """Every rep's static fields and a territory/product index, rebuilt only when reps change."""
-    key = str(session.bind.url)
+    key = _db_key(session)
     version = _version(session)
     with _lock:
         hit = _cache.get(key)
@@ -58,26 +67,28 @@ def static_reps(session: Session) -> _Cached:
     return built
 
 
-def _counts(session: Session, stmt) -> dict[int, int]:
+def _counts(session: Session, stmt: Select[tuple[int | None, int]]) -> dict[int, int]:
     return {rid: n for rid, n in session.execute(stmt) if rid is not None}
 
 
-def _rates(session: Session, now: datetime, window: timedelta) -> dict[int, tuple[float | None, float | None]]:
+def _rates(session: Session, now: datetime, window: timedelta) -> Rates:
     """(acceptance rate, win rate) per rep over `window`, cached per database for RATES_TTL: the
     aggregates scan the window's offers and closed leads, and rates need not be up to the second."""
-    key = str(session.bind.url)
+    key = _db_key(session)
     with _lock:
         hit = _rates_cache.get(key)
     if hit and timedelta(0) <= now - hit[0] < RATES_TTL:
         return hit[1]
     since = now - window
     offered = {r: (a, n) for r, a, n in session.execute(select(
-        Offer.rep_id, func.sum(case((Offer.status == "accepted", 1), else_=0)), func.count())
-        .where(Offer.offered_at >= since, Offer.status.in_(("accepted", "declined", "expired")))
+        Offer.rep_id, func.sum(case((Offer.status == OfferStatus.ACCEPTED, 1), else_=0)), func.count())
+        .where(Offer.offered_at >= since,
+               Offer.status.in_((OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.EXPIRED)))
         .group_by(Offer.rep_id))}
     closed = {r: (w, n) for r, w, n in session.execute(select(
-        Lead.owner_rep_id, func.sum(case((Lead.status == "won", 1), else_=0)), func.count())
-        .where(Lead.closed_at >= since, Lead.status.in_(("won", "lost"))).group_by(Lead.owner_rep_id))}
+        Lead.owner_rep_id, func.sum(case((Lead.status == LeadStatus.WON, 1), else_=0)), func.count())
+        .where(Lead.closed_at >= since, Lead.status.in_((LeadStatus.WON, LeadStatus.LOST)))
+        .group_by(Lead.owner_rep_id))}
     rates = {rid: ((offered[rid][0] / offered[rid][1]) if rid in offered else None,
                    (closed[rid][0] / closed[rid][1]) if rid in closed else None)
              for rid in set(offered) | set(closed) if rid is not None}
@@ -87,7 +98,7 @@ def _rates(session: Session, now: datetime, window: timedelta) -> dict[int, tupl
 
 
 def load_and_stats(session: Session, rep_ids: Iterable[int] | None, now: datetime,
-                   window: timedelta = STATS_WINDOW) -> dict[int, dict]:
+                   window: timedelta = STATS_WINDOW) -> dict[int, dict[str, Any]]:
     """Per rep: open_offers and open_leads (now), acceptance_rate (accepted / answered-or-expired offers)
     and win_rate (won / closed leads) over `window`; limited to `rep_ids` when given."""
     ids = None if rep_ids is None else list(rep_ids)
@@ -96,11 +107,11 @@ def load_and_stats(session: Session, rep_ids: Iterable[int] | None, now: datetim
         return stmt if ids is None else stmt.where(col.in_(ids))
 
     pending = _counts(session, only(Offer.rep_id, select(Offer.rep_id, func.count()).where(
-        Offer.status == "pending").group_by(Offer.rep_id)))
+        Offer.status == OfferStatus.PENDING).group_by(Offer.rep_id)))
     owned = _counts(session, only(Lead.owner_rep_id, select(Lead.owner_rep_id, func.count()).where(
-        Lead.status == "accepted").group_by(Lead.owner_rep_id)))
+        Lead.status == LeadStatus.ACCEPTED).group_by(Lead.owner_rep_id)))
     rates = _rates(session, now, window)
-    out: dict[int, dict] = {}
+    out: dict[int, dict[str, Any]] = {}
     for rid in set(pending) | set(owned) | set(rates):
         acc, win = rates.get(rid, (None, None))
         out[rid] = {"open_offers": pending.get(rid, 0), "open_leads": owned.get(rid, 0),
@@ -108,8 +119,8 @@ def load_and_stats(session: Session, rep_ids: Iterable[int] | None, now: datetim
     return out
 
 
-def rep_views(session: Session, fields: dict, now: datetime, *, narrow_by: tuple[str, ...] = (),
-              include: Iterable[int] = ()) -> list:
+def rep_views(session: Session, fields: dict[str, Any], now: datetime, *, narrow_by: tuple[str, ...] = (),
+              include: Iterable[int] = ()) -> list[RepView]:
     """RepViews for the engine. With `narrow_by` ("territory", "product": filters every flow applies)
     only reps that could match the lead are loaded — the cost follows the matching reps, not the
     network. Reps in `include` (an account owner) are always present."""

@@ -10,18 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connector.flows.routing_strategies import rotate, smooth_weighted
 from connector.store.models import RoutingCursor
-
-
-def _insert(session: Session):
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def lock_cursor(session: Session, pool: str) -> RoutingCursor:
@@ -30,7 +23,7 @@ def lock_cursor(session: Session, pool: str) -> RoutingCursor:
     One statement: INSERT ... ON CONFLICT DO UPDATE takes the row lock (PostgreSQL) or the write lock
     (SQLite) and returns the row as it is now, after any concurrent transaction committed.
     """
-    insert = _insert(session)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(RoutingCursor).values(pool=pool, counter=0)
     stmt = stmt.on_conflict_do_update(index_elements=[RoutingCursor.pool],
                                       set_={"counter": stmt.excluded.counter + RoutingCursor.counter})

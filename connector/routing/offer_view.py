@@ -4,15 +4,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connector.core.errors import TokenError
+from sqlalchemy.orm import Session
+
+from connector.core.errors import NotFound, TokenError
+from connector.core.runtime import Runtime
 from connector.core.tokens import Tokens
 from connector.store.models import Lead, Offer, Rep
+from connector.store.statuses import OfferStatus
 
-STALE = {
-    "lost": "This lead has gone to someone else: another rep accepted it first.",
-    "expired": "This offer has expired: the lead has moved on to another rep.",
-    "declined": "You declined this lead. Thank you for answering quickly.",
-    "withdrawn": "This offer was withdrawn.",
+STALE: dict[str, str] = {  # the message of a link to an offer no longer open, by offer status
+    OfferStatus.LOST: "This lead has gone to someone else: another rep accepted it first.",
+    OfferStatus.EXPIRED: "This offer has expired: the lead has moved on to another rep.",
+    OfferStatus.DECLINED: "You declined this lead. Thank you for answering quickly.",
+    OfferStatus.WITHDRAWN: "This offer was withdrawn.",
 }
 
 
@@ -29,7 +33,7 @@ def summary(lead: Lead) -> str:
 
 def preview_lines(lead: Lead, *, contact: bool) -> list[str]:
     """The lead preview; name, e-mail, phone and street only when `contact` is True."""
-    lines = []
+    lines: list[str] = []
     if contact:
         name = " ".join(x for x in (lead.first_name, lead.last_name) if x)
         lines += [f"Name: {name}" if name else "", f"E-mail: {lead.email}" if lead.email else "",
@@ -59,12 +63,12 @@ class OfferPage:
     contact_hidden: bool = False
 
 
-def offer_id(rt, token: str, now: datetime) -> int:
+def offer_id(rt: Runtime, token: str, now: datetime) -> int:
     """The offer a token names; TokenError when tampered with, foreign or expired."""
     return Tokens(rt.settings.secret_key).read(token, "offer", now=now)[0]
 
 
-def load(session, rt, token: str, now: datetime) -> OfferPage:
+def load(session: Session, rt: Runtime, token: str, now: datetime) -> OfferPage:
     """The page for `token`, telling a stale link apart: taken by someone else, expired, answered."""
     tokens = Tokens(rt.settings.secret_key)
     try:
@@ -77,16 +81,18 @@ def load(session, rt, token: str, now: datetime) -> OfferPage:
     if offer is None:
         return OfferPage("invalid", "This offer no longer exists.")
     lead, rep = session.get(Lead, offer.lead_id), session.get(Rep, offer.rep_id)
+    if lead is None or rep is None:  # foreign keys keep both while the offer exists
+        raise NotFound(f"offer {offer.id} names no lead {offer.lead_id} or no rep {offer.rep_id}")
     hide = bool((lead.offer_plan or {}).get("hide_contact_until_accepted", True))
     page = OfferPage("open", offer_id=offer.id, rep_name=rep.name, lead_summary=summary(lead),
                      exclusive=offer.mode == "exclusive")
-    if offer.status == "accepted":
+    if offer.status == OfferStatus.ACCEPTED:
         page.state, page.message = "accepted", "You accepted this lead. It is yours — contact them now."
         page.lines = preview_lines(lead, contact=True)
         return page
-    if offer.status == "pending" and offer.expires_at <= now:
-        page.state, page.message = "expired", STALE["expired"]
-    elif offer.status != "pending":
+    if offer.status == OfferStatus.PENDING and offer.expires_at <= now:
+        page.state, page.message = "expired", STALE[OfferStatus.EXPIRED]
+    elif offer.status != OfferStatus.PENDING:
         page.state, page.message = offer.status, STALE.get(offer.status, "This offer is closed.")
     else:
         page.seconds_left = int((offer.expires_at - now).total_seconds())

@@ -1,5 +1,7 @@
 """Reps and partners: validate records (CSV rows or YAML entries), upsert them by e-mail, list them.
 
+CSV files are read by connector.capture.files (in `leadwire reps import`); YAML files by read_yaml here.
+
 A record may be flat (CSV columns; lists separated by ";") or nested (YAML):
     territory: {countries: [US], regions: [US-CA], postal_prefixes: ["US:94"],
                 location: {lat: 37.77, lon: -122.42, radius_km: 80}}
@@ -9,8 +11,7 @@ A record may be flat (CSV columns; lists separated by ";") or nested (YAML):
 """
 from __future__ import annotations
 
-import csv
-import io
+import codecs
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.core.errors import ConfigError, Problem
+from connector.core.runtime import Runtime
 from connector.flows.routing_strategies import DAYS
 from connector.store.models import Rep
 
@@ -82,7 +84,9 @@ def _flatten(record: dict) -> dict:
 
 def parse_record(record: dict) -> tuple[dict, list[str]]:
     """(column values for a Rep, problems as "field: message")."""
-    flat, out, problems = _flatten(record), {}, []
+    flat = _flatten(record)
+    out: dict[str, Any] = {}
+    problems: list[str] = []
     known = set(TEXT_FIELDS) | set(LIST_FIELDS) | {"email", "latitude", "longitude", "radius_km", "preferred", "weight",
                                                   "max_open_offers", "max_open_leads", "working_hours",
                                                   "absent_from", "absent_until", "active"}
@@ -132,13 +136,15 @@ def parse_record(record: dict) -> tuple[dict, list[str]]:
     return out, problems
 
 
-def read_file(path: Path) -> list[tuple[int, dict]]:
-    """(line or row number, record) from a .csv or .yaml/.yml file of reps."""
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() == ".csv":
-        return [(i + 2, row) for i, row in enumerate(csv.DictReader(io.StringIO(text)))]
-    if path.suffix.lower() not in (".yaml", ".yml"):
-        raise ConfigError([Problem(str(path), 0, "reps file must be .csv, .yaml or .yml")])
+def read_yaml(path: Path) -> list[tuple[int, dict]]:
+    """(line, record) per entry of a YAML file of reps: a list, or a mapping with key reps:."""
+    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError([Problem(str(path), line, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                                                    "save the file as UTF-8")]) from None
     try:
         loaded = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -152,11 +158,13 @@ def read_file(path: Path) -> list[tuple[int, dict]]:
     return [(lines[n] if n < len(lines) else 0, item if isinstance(item, dict) else {}) for n, item in enumerate(items)]
 
 
+
+
 def upsert(session: Session, values: dict, now: datetime) -> tuple[Rep, bool]:
     """Create or update the rep with values["email"]; returns (rep, created)."""
     rep = session.scalar(select(Rep).where(Rep.email == values["email"]))
     created = rep is None
-    if created:
+    if rep is None:
         rep = Rep(email=values["email"], name=values["name"], created_at=now)
         session.add(rep)
     for key, value in values.items():
@@ -166,9 +174,12 @@ def upsert(session: Session, values: dict, now: datetime) -> tuple[Rep, bool]:
     return rep, created
 
 
-def import_records(rt, records: list[tuple[int, dict]], *, where: str = "reps") -> dict:
-    """Validate every record first (ConfigError lists all problems), then upsert all in one transaction."""
-    parsed, problems = [], []
+def import_records(rt: Runtime, records: list[tuple[int, dict]], *, where: str = "reps",
+                   problems: list[Problem] | None = None) -> dict[str, int]:
+    """Validate every record first, then upsert all in one transaction. ConfigError lists every problem:
+    `problems` already found (e.g. rows of the file that could not be read) and each record's, by line."""
+    parsed: list[dict[str, Any]] = []
+    problems = list(problems or [])
     for line, record in records:
         values, errs = parse_record(record)
         problems += [Problem(where, line, err) for err in errs]
@@ -177,7 +188,7 @@ def import_records(rt, records: list[tuple[int, dict]], *, where: str = "reps") 
     problems += [Problem(where, records[i][0], f"email: {e} appears more than once")
                  for i, e in enumerate(emails) if e and emails.index(e) != i]
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=lambda p: p.line))
     created = 0
     with rt.db.session() as s:
         for values in parsed:

@@ -4,15 +4,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+if TYPE_CHECKING:  # alembic is imported only when migrating
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
@@ -26,7 +32,7 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10):
         self.url = url
-        kwargs: dict = {"future": True}
+        kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
@@ -62,7 +68,7 @@ class Database:
         self.engine.dispose()
 
 
-def alembic_config(url: str, engine: Engine | None = None):
+def alembic_config(url: str, engine: Engine | None = None) -> Config:
     """Alembic configuration for the migrations shipped inside the package."""
     from alembic.config import Config
 

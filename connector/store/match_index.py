@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from connector.flows.matching import AccountRef, LeadRef
 from connector.store.models import Account, Lead
@@ -21,7 +21,7 @@ class SqlMatchIndex:
     def __init__(self, session: Session):
         self.session = session
 
-    def _leads(self, column, value: str, limit: int) -> list[LeadRef]:
+    def _leads(self, column: InstrumentedAttribute[str | None], value: str, limit: int) -> list[LeadRef]:
         rows = self.session.execute(
             select(*_COLUMNS).where(column == value, Lead.duplicate_of_id.is_(None)).order_by(Lead.id).limit(limit))
         return [LeadRef(*row) for row in rows]

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from connector.store.statuses import EmailStatus, FeedbackStatus, InboxStatus, LeadStatus, OfferStatus, OutboxStatus
 from connector.store.types import JSONType, UTCDateTime
 
 NAMING = {
@@ -46,7 +47,7 @@ class InboxItem(Base):
     content_type: Mapped[str] = mapped_column(String(64), default="application/json")
     record: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # CRM record fetched for a notification
     received_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16), default="received", index=True)  # received|processed|rejected|failed
+    status: Mapped[str] = mapped_column(String(16), default=InboxStatus.RECEIVED, index=True)  # InboxStatus
     errors: Mapped[list[Any] | None] = mapped_column(default=None)
     lead_id: Mapped[int | None] = mapped_column(default=None)  # no FK: leads.inbox_id points here
     attempts: Mapped[int] = mapped_column(default=0)
@@ -85,7 +86,8 @@ class Lead(Base):
     first_name: Mapped[str | None] = mapped_column(String(128), default=None)
     last_name: Mapped[str | None] = mapped_column(String(128), default=None)
     company: Mapped[str | None] = mapped_column(String(255), default=None)
-    company_key: Mapped[str | None] = mapped_column(String(255), index=True, default=None)  # normalised for fuzzy matching
+    # normalised for fuzzy matching
+    company_key: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
     company_domain: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
     title: Mapped[str | None] = mapped_column(String(255), default=None)
     country: Mapped[str | None] = mapped_column(String(2), default=None)
@@ -107,8 +109,8 @@ class Lead(Base):
     # the engine's decision
     flow: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     outcome: Mapped[str | None] = mapped_column(String(16), default=None)  # routed|nurture|rejected|duplicate
-    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
-    # new|offered|accepted|escalated|nurture|rejected|duplicate|won|lost|closed
+    status: Mapped[str] = mapped_column(String(16), default=LeadStatus.NEW, index=True)
+    # LeadStatus: new|offered|accepted|escalated|nurture|rejected|duplicate|won|lost|closed
     score: Mapped[int | None] = mapped_column(default=None)
     mql_level: Mapped[int | None] = mapped_column(default=None)
     score_breakdown: Mapped[dict[str, Any] | None] = mapped_column(default=None)
@@ -202,8 +204,8 @@ class Offer(Base):
     rep_id: Mapped[int] = mapped_column(ForeignKey("reps.id"), index=True)
     mode: Mapped[str] = mapped_column(String(16))  # exclusive | broadcast
     round: Mapped[int] = mapped_column(default=1)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    # pending|accepted|declined|expired|lost (another rep won)|withdrawn
+    status: Mapped[str] = mapped_column(String(16), default=OfferStatus.PENDING, index=True)
+    # OfferStatus: pending|accepted|declined|expired|lost (another rep won)|withdrawn
     offered_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     responded_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -227,8 +229,8 @@ class FeedbackRequest(Base):
     due_at: Mapped[datetime] = mapped_column(index=True)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
-    status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
-    # scheduled|sent|answered|cancelled|escalated
+    status: Mapped[str] = mapped_column(String(16), default=FeedbackStatus.SCHEDULED, index=True)
+    # FeedbackStatus: scheduled|sent|answered|cancelled|escalated
 
 
 class FeedbackResponse(Base):
@@ -269,7 +271,7 @@ class OutboxItem(Base):
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True, default=None)
     record_id: Mapped[str | None] = mapped_column(String(64), default=None)  # CRM id when known
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|parked|superseded
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING, index=True)  # OutboxStatus
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(index=True)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
@@ -309,7 +311,7 @@ class Email(Base):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text, default=None)
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True, default=None)
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued|sent|failed
+    status: Mapped[str] = mapped_column(String(16), default=EmailStatus.QUEUED, index=True)  # EmailStatus
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(index=True)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)

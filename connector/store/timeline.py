@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,7 +11,7 @@ from connector.core.clock import utcnow
 from connector.store.models import TimelineEvent
 
 
-def record(session: Session, lead_id: int, kind: str, message: str, data: dict | None = None,
+def record(session: Session, lead_id: int, kind: str, message: str, data: dict[str, Any] | None = None,
            at: datetime | None = None) -> TimelineEvent:
     """Add one entry to a lead's timeline in the caller's transaction."""
     event = TimelineEvent(lead_id=lead_id, kind=kind, message=message, data=data, at=at or utcnow())

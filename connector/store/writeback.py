@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from connector.core.errors import NotFound
+from connector.core.runtime import Runtime
+from connector.flows.model import CrmMapping
 from connector.store import timeline
 from connector.store.models import Lead, OutboxItem, Rep
 
@@ -21,7 +23,7 @@ ID_COLUMN = {"hubspot": "hubspot_id", "salesforce": "salesforce_id"}
 OWNER_NAMES = ("owner.hubspot_owner_id", "owner.salesforce_user_id", "owner.email", "owner.name")
 
 
-def mapping_for(rt, lead: Lead, crm: str):
+def mapping_for(rt: Runtime, lead: Lead, crm: str) -> CrmMapping | None:
     """The flow's write-back mapping (flows.CrmMapping) of this lead for `crm`, or None."""
     if not lead.flow:
         return None
@@ -82,8 +84,9 @@ def _norm(value: Any) -> str:
         return text.lower() if text.lower() in ("true", "false") else text
 
 
-def enqueue_lead_write(session: Session, rt, lead: Lead, fields: dict | None = None, *,
-                       reason: str | None = None, crms: tuple[str, ...] = ("hubspot", "salesforce")) -> list[OutboxItem]:
+def enqueue_lead_write(session: Session, rt: Runtime, lead: Lead, fields: dict[str, Any] | None = None, *,
+                       reason: str | None = None,
+                       crms: tuple[str, ...] = ("hubspot", "salesforce")) -> list[OutboxItem]:
     """Queue the CRM write-back of a lead in the caller's transaction; returns the outbox rows added.
 
     `fields` are Leadwire mapping names with values (e.g. {"feedback.pursuit_status": "quote_sent"}); only
@@ -92,13 +95,13 @@ def enqueue_lead_write(session: Session, rt, lead: Lead, fields: dict | None = N
     """
     session.flush()
     given = dict(fields or {})
-    rows = []
+    rows: list[OutboxItem] = []
     for crm in crms:
         mapping = mapping_for(rt, lead, crm)
         if mapping is None:
             continue
         full = (not given and reason is None) or not crm_id(lead, crm)
-        values = {}
+        values: dict[str, Any] = {}
         for f in mapping.fields:
             if f.field in given:
                 values[f.target] = wire(given[f.field])

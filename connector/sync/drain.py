@@ -11,26 +11,29 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from connector.core.backoff import CRM_WRITES
 from connector.core.errors import CrmAuthError
+from connector.core.runtime import Runtime
 from connector.crm import adapter_for, configured
-from connector.crm.base import Change, CrmAdapter, PushResult
+from connector.crm.base import Change, CrmAdapter, PushResult, PushStatus
 from connector.store import timeline
 from connector.store.models import Lead, OutboxItem
+from connector.store.statuses import OutboxStatus
 from connector.store.writeback import ID_COLUMN, crm_id, external_id
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 
 
-def adapter(rt, crm: str) -> CrmAdapter:
+def adapter(rt: Runtime, crm: str) -> CrmAdapter:
     """The runtime's adapter for `crm`, built once from the environment (tests may place their own);
     it reads every field the flows' write-back mappings name for that CRM."""
-    cache = rt.extras.setdefault("crm", {})
+    cache: dict[str, CrmAdapter] = rt.extras.setdefault("crm", {})
     if crm not in cache:
         cache[crm] = adapter_for(crm, rt.settings.env)
     mappings = [getattr(flow.crm, crm, None) for flow in rt.spec.flows]
@@ -45,17 +48,17 @@ class DrainReport:
     retry: int = 0
     batches: int = 0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int]:
         return {"sent": self.sent, "parked": self.parked, "retry": self.retry, "batches": self.batches}
 
 
-def _claim(rt, crm: str, limit: int, now: datetime) -> dict[int, list[OutboxItem]]:
+def _claim(rt: Runtime, crm: str, limit: int, now: datetime) -> dict[int, list[OutboxItem]]:
     """Lease up to `limit` records' due rows (all of each record's due rows, oldest first)."""
     with rt.db.session() as s:
-        query = (select(OutboxItem).where(OutboxItem.crm == crm, OutboxItem.status == "pending",
+        query = (select(OutboxItem).where(OutboxItem.crm == crm, OutboxItem.status == OutboxStatus.PENDING,
                                           OutboxItem.next_attempt_at <= now)
                  .order_by(OutboxItem.id).limit(limit * 5))
-        if s.bind.dialect.name == "postgresql":
+        if rt.db.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         groups: dict[int, list[OutboxItem]] = {}
         for row in s.scalars(query):
@@ -68,12 +71,12 @@ def _claim(rt, crm: str, limit: int, now: datetime) -> dict[int, list[OutboxItem
         return groups
 
 
-def _changes(rt, crm: str, groups: dict[int, list[OutboxItem]]) -> list[Change]:
-    changes = []
+def _changes(rt: Runtime, crm: str, groups: dict[int, list[OutboxItem]]) -> list[Change]:
+    changes: list[Change] = []
     with rt.db.session() as s:
         leads = {lead.id: lead for lead in s.scalars(select(Lead).where(Lead.id.in_([k for k in groups if k > 0])))}
         for key, rows in groups.items():
-            merged: dict = {}
+            merged: dict[str, Any] = {}
             for row in rows:
                 merged.update(row.fields)
             lead = leads.get(key)
@@ -87,11 +90,11 @@ def _changes(rt, crm: str, groups: dict[int, list[OutboxItem]]) -> list[Change]:
 def _unwritable(groups: dict[int, list[OutboxItem]], changes: list[Change]) -> list[PushResult]:
     """Parked results for records with neither a CRM id nor an upsert key (e.g. the e-mail was removed)."""
     keys = {c.key for c in changes}
-    return [PushResult(str(k), "parked", message="no CRM id and nothing to match the record by (e-mail)")
+    return [PushResult(str(k), PushStatus.PARKED, message="no CRM id and nothing to match the record by (e-mail)")
             for k in groups if str(k) not in keys]
 
 
-def _record(rt, crm: str, groups: dict[int, list[OutboxItem]], results: list[PushResult], now: datetime,
+def _record(rt: Runtime, crm: str, groups: dict[int, list[OutboxItem]], results: list[PushResult], now: datetime,
             report: DrainReport) -> None:
     with rt.db.session() as s:
         all_ids = [r.id for rows in groups.values() for r in rows]
@@ -102,18 +105,19 @@ def _record(rt, crm: str, groups: dict[int, list[OutboxItem]], results: list[Pus
             ids = [r.id for r in groups[key]]
             lead = leads.get(key)
             for row in (stored[i] for i in ids):
-                if result.status == "ok":
-                    row.status, row.sent_at, row.last_error, row.record_id = "sent", now, None, result.record_id
-                elif result.status == "parked":
-                    row.status, row.last_error = "parked", result.message
+                if result.status == PushStatus.OK:
+                    row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
+                    row.record_id = result.record_id
+                elif result.status == PushStatus.PARKED:
+                    row.status, row.last_error = OutboxStatus.PARKED, result.message
                 else:
                     row.last_error = result.message
                     row.next_attempt_at = now + CRM_WRITES.wait(row.attempts, result.retry_after)
-            if result.status == "ok":
+            if result.status == PushStatus.OK:
                 report.sent += 1
                 if lead is not None and result.record_id and not crm_id(lead, crm):
                     setattr(lead, ID_COLUMN[crm], result.record_id)
-            elif result.status == "parked":
+            elif result.status == PushStatus.PARKED:
                 report.parked += 1
                 if lead is not None:
                     timeline.record(s, lead.id, "crm.parked", f"{crm} refused the write-back: {result.message}",
@@ -122,7 +126,7 @@ def _record(rt, crm: str, groups: dict[int, list[OutboxItem]], results: list[Pus
                 report.retry += 1
 
 
-def drain(rt, crm: str, *, now: datetime | None = None, max_batches: int | None = None) -> DrainReport:
+def drain(rt: Runtime, crm: str, *, now: datetime | None = None, max_batches: int | None = None) -> DrainReport:
     """Push every due change for `crm`, one batch at a time; safe to run concurrently and to re-run."""
     now = now or rt.clock.now()
     crm_adapter = adapter(rt, crm)
@@ -136,16 +140,17 @@ def drain(rt, crm: str, *, now: datetime | None = None, max_batches: int | None 
         try:
             results = (crm_adapter.push(changes) if changes else []) + _unwritable(groups, changes)
         except CrmAuthError as exc:
-            _record(rt, crm, groups, [PushResult(str(k), "retry", message=str(exc), retry_after=LEASE.total_seconds())
-                                      for k in groups], now, report)
+            later = [PushResult(str(k), PushStatus.RETRY, message=str(exc), retry_after=LEASE.total_seconds())
+                     for k in groups]
+            _record(rt, crm, groups, later, now, report)
             raise
         _record(rt, crm, groups, results, now, report)
-        if results and all(r.status == "retry" for r in results):
+        if results and all(r.status == PushStatus.RETRY for r in results):
             break  # the CRM is down or out of quota: the rest waits for the next round
     return report
 
 
-def drain_task(rt, crm: str) -> None:
+def drain_task(rt: Runtime, crm: str) -> None:
     """Task "sync.drain": never raises for CRM trouble (RQ would retry on top of our retries)."""
     try:
         report = drain(rt, crm)
@@ -154,13 +159,13 @@ def drain_task(rt, crm: str) -> None:
         log.error("sync %s stopped: %s", crm, exc)
 
 
-def drain_due(rt, now: datetime) -> int:
+def drain_due(rt: Runtime, now: datetime) -> int:
     """Tick step: queue a drain for each configured CRM with due outbox rows; returns rows due."""
     due = 0
     for crm in configured(rt.settings.env) or list(rt.extras.get("crm", {})):
         with rt.db.session() as s:
             n = s.scalar(select(func.count()).select_from(OutboxItem).where(
-                OutboxItem.crm == crm, OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now))
+                OutboxItem.crm == crm, OutboxItem.status == OutboxStatus.PENDING, OutboxItem.next_attempt_at <= now))
         if n:
             rt.queue.enqueue("sync.drain", crm)
             due += n
@@ -174,14 +179,15 @@ def status(session: Session) -> dict[str, dict[str, int]]:
                            .group_by(OutboxItem.crm, OutboxItem.status, OutboxItem.last_error.is_not(None)))
     for crm, state, has_error, n in rows:
         counts = out.setdefault(crm, {"pending": 0, "failed": 0, "parked": 0, "sent": 0})
-        key = "failed" if state == "pending" and has_error else state
+        key = "failed" if state == OutboxStatus.PENDING and has_error else state
         counts[key] = counts.get(key, 0) + n
     return out
 
 
 def retry_parked(session: Session, now: datetime, crm: str | None = None) -> int:
     """Re-queue parked rows (after fixing their cause); returns how many."""
-    query = update(OutboxItem).where(OutboxItem.status == "parked")
+    query = update(OutboxItem).where(OutboxItem.status == OutboxStatus.PARKED)
     if crm:
         query = query.where(OutboxItem.crm == crm)
-    return session.execute(query.values(status="pending", next_attempt_at=now, attempts=0)).rowcount
+    result = session.execute(query.values(status=OutboxStatus.PENDING, next_attempt_at=now, attempts=0))
+    return cast(CursorResult[Any], result).rowcount  # an UPDATE's result is a CursorResult

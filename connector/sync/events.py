@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
 from defusedxml import ElementTree
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from connector.core.runtime import Runtime
 from connector.crm.base import RecordChange, parse_time
 from connector.store.models import SeenEvent, SyncCursor
 from connector.sync import drain
@@ -24,13 +26,20 @@ class BadMessage(ValueError):
     """An inbound message that cannot be read; the message says what is wrong."""
 
 
-def _unseen(rt, kind: str, ids: list[str]) -> set[str]:
+@runtime_checkable
+class OutboundReader(Protocol):
+    """An adapter that reads an outbound message's sObject fields as a RecordChange (Salesforce's)."""
+
+    def record_change(self, fields: dict[str, Any]) -> RecordChange: ...
+
+
+def _unseen(rt: Runtime, kind: str, ids: list[str]) -> set[str]:
     with rt.db.session() as s:
         seen = set(s.scalars(select(SeenEvent.event_id).where(SeenEvent.kind == kind, SeenEvent.event_id.in_(ids))))
     return set(ids) - seen
 
 
-def _mark_seen(rt, kind: str, ids: list[str]) -> None:
+def _mark_seen(rt: Runtime, kind: str, ids: list[str]) -> None:
     """Remember event ids; a concurrent delivery that got there first is fine."""
     now = rt.clock.now()
     try:
@@ -45,7 +54,7 @@ def _mark_seen(rt, kind: str, ids: list[str]) -> None:
                 pass
 
 
-def take_hubspot_events(rt, events: list) -> dict[str, int]:
+def take_hubspot_events(rt: Runtime, events: list[dict[str, Any]]) -> dict[str, int]:
     """A webhook batch: new contact events (by eventId) become one batch read, then updates or captures."""
     if not isinstance(events, list) or not all(isinstance(e, dict) and "eventId" in e for e in events):
         raise BadMessage("a HubSpot webhook body is a JSON array of events, each with an eventId")
@@ -66,7 +75,7 @@ def take_hubspot_events(rt, events: list) -> dict[str, int]:
     return counts
 
 
-def parse_outbound(raw: bytes) -> tuple[str, list[tuple[str, dict]]]:
+def parse_outbound(raw: bytes) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
     """(OrganizationId, [(Notification Id, sObject fields)]) from an outbound message (defusedxml)."""
     try:
         root = ElementTree.fromstring(raw)
@@ -79,7 +88,7 @@ def parse_outbound(raw: bytes) -> tuple[str, list[tuple[str, dict]]]:
     notes = body.findall(f"{OUTBOUND_NS}Notification")
     if len(notes) > MAX_NOTIFICATIONS:
         raise BadMessage(f"{len(notes)} notifications; Salesforce sends at most {MAX_NOTIFICATIONS}")
-    out = []
+    out: list[tuple[str, dict[str, Any]]] = []
     for note in notes:
         nid = (note.findtext(f"{OUTBOUND_NS}Id") or "").strip()
         sobject = note.find(f"{OUTBOUND_NS}sObject")
@@ -93,12 +102,12 @@ def parse_outbound(raw: bytes) -> tuple[str, list[tuple[str, dict]]]:
     return org, out
 
 
-def take_outbound(rt, notifications: list[tuple[str, dict]]) -> dict[str, int]:
+def take_outbound(rt: Runtime, notifications: list[tuple[str, dict[str, Any]]]) -> dict[str, int]:
     """Outbound-message notifications, deduplicated by Notification Id, applied or captured."""
-
-
     fresh = _unseen(rt, "sf-outbound", [nid for nid, _ in notifications])
     crm_adapter = drain.adapter(rt, "salesforce")
+    if not isinstance(crm_adapter, OutboundReader):
+        raise TypeError(f"the salesforce adapter {type(crm_adapter).__name__} cannot read outbound messages")
     records = [(crm_adapter.record_change(f), {"notification": nid, **f}) for nid, f in notifications if nid in fresh]
     counts = {"events": len(notifications), "duplicates": len(notifications) - len(records)}
     counts.update(take_records(rt, "salesforce", records))
@@ -106,10 +115,8 @@ def take_outbound(rt, notifications: list[tuple[str, dict]]) -> dict[str, int]:
     return counts
 
 
-def poll(rt, crm: str, now: datetime) -> int:
+def poll(rt: Runtime, crm: str, now: datetime) -> int:
     """Read changes since the stored watermark (paged), apply them, then move the watermark."""
-
-
     name = f"{crm}.changes"
     with rt.db.session() as s:
         cursor = s.get(SyncCursor, name)
@@ -123,7 +130,7 @@ def poll(rt, crm: str, now: datetime) -> int:
     return len(changes)
 
 
-def poll_due(rt, now: datetime) -> int:
+def poll_due(rt: Runtime, now: datetime) -> int:
     """Tick step: poll Salesforce when SALESFORCE_POLL is on and SALESFORCE_POLL_SECONDS (60) have passed."""
     env = rt.settings.env
     if str(env.get("SALESFORCE_POLL", "")).lower() not in ("1", "true", "yes"):

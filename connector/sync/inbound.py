@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session
 
 from connector.capture import inbox
 from connector.core.clock import as_utc
+from connector.core.runtime import Runtime
 from connector.crm.base import RecordChange
 from connector.pursuit import answers
 from connector.store import timeline, writeback
 from connector.store.models import Lead, OutboxItem, Rep
+from connector.store.statuses import OutboxStatus
 from connector.store.writeback import (
     EDITABLE,
     ID_COLUMN,
@@ -43,7 +45,8 @@ def last_written(session: Session, crm: str, lead_id: int) -> dict[str, Any]:
     """CRM field -> the value Leadwire last wrote there (from sent outbox rows)."""
     written: dict[str, Any] = {}
     for fields in session.scalars(select(OutboxItem.fields).where(
-            OutboxItem.crm == crm, OutboxItem.lead_id == lead_id, OutboxItem.status == "sent").order_by(OutboxItem.id)):
+            OutboxItem.crm == crm, OutboxItem.lead_id == lead_id, OutboxItem.status == OutboxStatus.SENT)
+            .order_by(OutboxItem.id)):
         written.update(fields)
     return written
 
@@ -53,7 +56,7 @@ def find_lead(session: Session, crm: str, record_id: str) -> Lead | None:
                            .order_by(Lead.id).limit(1)).first()
 
 
-def _apply(session: Session, rt, crm: str, lead: Lead, name: str, value: Any, now: datetime) -> str:
+def _apply(session: Session, rt: Runtime, crm: str, lead: Lead, name: str, value: Any, now: datetime) -> str:
     """Take one CRM value into Leadwire; returns what happened, for the timeline."""
     if name in OWNER_FIELDS:
         rep = session.scalars(select(Rep).where(getattr(Rep, OWNER_FIELDS[name]) == str(value))).first()
@@ -70,7 +73,8 @@ def _apply(session: Session, rt, crm: str, lead: Lead, name: str, value: Any, no
     return f"{name} is Leadwire's own; not taken from the CRM"
 
 
-def apply_record(session: Session, rt, crm: str, lead: Lead, change: RecordChange, now: datetime) -> dict[str, list[str]]:
+def apply_record(session: Session, rt: Runtime, crm: str, lead: Lead, change: RecordChange,
+                 now: datetime) -> dict[str, list[str]]:
     """Compare a CRM record with its lead and act per field; returns field names by outcome."""
     outcome: dict[str, list[str]] = {"echo": [], "applied": [], "kept": []}
     mapping = mapping_for(rt, lead, crm)
@@ -96,7 +100,8 @@ def apply_record(session: Session, rt, crm: str, lead: Lead, change: RecordChang
             continue
         if seen is None and f.target not in written:
             continue  # first read of the record: a field we never wrote is taken as the CRM's baseline
-        crm_newer = modified_at is not None and as_utc(modified_at) > as_utc(lead.updated_at)
+        theirs_at, ours_at = as_utc(modified_at), as_utc(lead.updated_at)
+        crm_newer = theirs_at is not None and ours_at is not None and theirs_at > ours_at
         take = f.conflict == "crm_wins" or (f.conflict == "newest_wins" and crm_newer)
         data = {"crm": crm, "field": f.field, "crm_field": f.target, "crm_value": theirs, "leadwire_value": ours,
                 "rule": f.conflict}
@@ -121,12 +126,12 @@ def apply_record(session: Session, rt, crm: str, lead: Lead, change: RecordChang
     return outcome
 
 
-def source_for(rt, crm: str) -> str | None:
+def source_for(rt: Runtime, crm: str) -> str | None:
     """The flows.yaml source new records from this CRM are captured under (the first of its kind)."""
     return next((name for name, spec in rt.spec.sources.items() if spec.kind == crm), None)
 
 
-def capture_new(rt, crm: str, record_id: str, record: dict, payload: dict) -> bool:
+def capture_new(rt: Runtime, crm: str, record_id: str, record: dict[str, Any], payload: dict[str, Any]) -> bool:
     """A record no lead matches: capture it (idempotent per CRM record). False when no source takes it."""
     source = source_for(rt, crm)
     if source is None:
@@ -140,12 +145,12 @@ def capture_new(rt, crm: str, record_id: str, record: dict, payload: dict) -> bo
     return True
 
 
-def take_records(rt, crm: str, records: list[tuple[RecordChange, dict]]) -> dict[str, int]:
+def take_records(rt: Runtime, crm: str, records: list[tuple[RecordChange, dict[str, Any]]]) -> dict[str, int]:
     """Apply (change, payload) pairs: known leads updated, other records captured as new leads."""
     counts = {"updated": 0, "captured": 0, "echo": 0}
     now = rt.clock.now()
     with rt.db.session() as s:
-        unknown = []
+        unknown: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
         for change, payload in records:
             lead = find_lead(s, crm, change.record_id)
             if lead is None:

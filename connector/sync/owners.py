@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from connector.core.runtime import Runtime
 from connector.store.models import Rep
 from connector.sync import drain
 
 REP_COLUMN = {"hubspot": "hubspot_owner_id", "salesforce": "salesforce_user_id"}
 
 
-def sync_owners(rt, crm: str) -> dict[str, int]:
+def sync_owners(rt: Runtime, crm: str) -> dict[str, int]:
     """Set each active rep's owner id for `crm` from the CRM user with the same e-mail (case-insensitive)."""
     owners = {o.email.strip().lower(): o.id for o in drain.adapter(rt, crm).owners()}
     column = REP_COLUMN[crm]

@@ -1,24 +1,28 @@
-"""Read API: inbox status, leads (filtered, paginated) and one lead with its timeline and offers."""
+"""The REST API: capture a lead, inbox status, leads (filtered, paginated) and one lead with its timeline
+and offers. Every view needs the API key (the blueprint's before_request hook, web/auth.py)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select
 
 from connector.capture import inbox
 from connector.store import timeline
 from connector.store.models import Lead, Offer
+from connector.web.auth import require_api_key
 from connector.web.context import current_runtime
 from connector.web.error_handlers import ApiError
-from connector.web.hooks import require_api_key
+from connector.web.hooks import parse_lead_body, read_body, receipt_response
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+bp.before_request(require_api_key)
 
 MAX_PAGE = 200
 
 
-def _json(value):
+def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
@@ -30,7 +34,7 @@ def lead_dict(lead: Lead) -> dict:
     return out
 
 
-def _seconds(start, end):
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return round((end - start).total_seconds(), 3) if start and end else None
 
 
@@ -43,10 +47,24 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
-@bp.get("/inbox/<int:inbox_id>")
-def inbox_status(inbox_id: int):
+@bp.post("/leads")
+def create_lead() -> tuple[Response, int]:
+    """A lead from a JSON object or form fields; the source is ?source=, the body's "source", or "api"."""
     rt = current_runtime()
-    require_api_key(rt)
+    raw = read_body(rt)
+    payload = parse_lead_body(raw)
+    source = request.args.get("source") or payload.pop("source", None) or "api"
+    spec = rt.spec.sources.get(source)
+    if spec is None:
+        raise ApiError(404, f"no source named {source!r} in flows.yaml")
+    key = inbox.idempotency_key(raw, request.headers.get("Idempotency-Key"))
+    return receipt_response(inbox.accept(rt, source=source, channel="api", raw=raw, payload=payload,
+                                         idempotency_key=key, content_type=request.mimetype))
+
+
+@bp.get("/inbox/<int:inbox_id>")
+def inbox_status(inbox_id: int) -> Response:
+    rt = current_runtime()
     with rt.db.session() as s:
         found = inbox.inbox_summary(s, inbox_id)
     if not found:
@@ -55,9 +73,8 @@ def inbox_status(inbox_id: int):
 
 
 @bp.get("/leads")
-def list_leads():
+def list_leads() -> Response:
     rt = current_runtime()
-    require_api_key(rt)
     page = _int_arg("page", 1, 1, 10**6)
     per_page = _int_arg("per_page", 50, 1, MAX_PAGE)
     query = select(Lead)
@@ -74,9 +91,8 @@ def list_leads():
 
 
 @bp.get("/leads/<int:lead_id>")
-def get_lead(lead_id: int):
+def get_lead(lead_id: int) -> Response:
     rt = current_runtime()
-    require_api_key(rt)
     with rt.db.session() as s:
         lead = s.get(Lead, lead_id)
         if lead is None:

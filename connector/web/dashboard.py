@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
+from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from sqlalchemy import distinct, select
@@ -10,10 +12,9 @@ from sqlalchemy import distinct, select
 from connector.analytics import MEASURES, Filters, InvalidFilter, run, run_all
 from connector.analytics.filters import LEADS, REPS
 from connector.analytics.unassigned import lead_detail, search
+from connector.web.auth import has_api_key
 from connector.web.context import current_runtime
 from connector.web.dashboard_charts import fmt, render
-from connector.web.error_handlers import ApiError
-from connector.web.hooks import require_api_key
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates")
 SESSION_KEY = "leadwire_dashboard"
@@ -40,15 +41,6 @@ def logged_in() -> bool:
     return any(hmac.compare_digest(held, _fingerprint(c)) for c in _credentials())
 
 
-def _bearer_ok() -> bool:
-    """True when the request carries the right `Authorization: Bearer <LEADWIRE_API_KEY>`."""
-    try:
-        require_api_key(current_runtime())
-    except ApiError:
-        return False
-    return True
-
-
 @bp.before_request
 def _guard():
     """Never open by default: disabled without credentials; login required otherwise."""
@@ -57,7 +49,7 @@ def _guard():
     if request.endpoint in OPEN_ENDPOINTS or logged_in():
         return None
     if request.endpoint == "dashboard.export":
-        if _bearer_ok():
+        if has_api_key(current_runtime()):
             return None
         return Response("Log in at /dashboard/login (or send Authorization: Bearer <LEADWIRE_API_KEY>).\n",
                         status=401, mimetype="text/plain")
@@ -99,10 +91,10 @@ def _filters() -> tuple[Filters, list]:
         return Filters(), exc.errors
 
 
-def _options() -> dict[str, list]:
+def _options() -> dict[str, Sequence[Any]]:
     """Choices for the filter form, read from the data (distinct values, capped)."""
     db = current_runtime().db
-    out: dict[str, list] = {}
+    out: dict[str, Sequence[Any]] = {}
     with db.engine.connect() as conn:
         for name in ("source", "campaign", "flow", "team"):
             col = LEADS.c[name]

@@ -51,13 +51,13 @@ def render(table: Table, *, max_rows: int = 15) -> Markup:
         empty = "every value is zero" if table.rows else "no data for these filters"
         return Markup(f'<p class="empty">Nothing to chart: {empty}.</p>')
     if chart["kind"] == "columns":
-        return _columns(table, rows)
-    return _bars(table, rows[:max_rows], centred=chart["kind"] == "funnel")
+        return _columns(table, chart, rows)
+    return _bars(table, chart, rows[:max_rows], centred=chart["kind"] == "funnel")
 
 
-def _bars(table: Table, rows: list[dict], *, centred: bool) -> Markup:
+def _bars(table: Table, chart: dict[str, Any], rows: list[dict], *, centred: bool) -> Markup:
     """Horizontal bars, one group per row, one bar per value key; label left, figure right."""
-    keys, label = table.chart["values"], table.chart["label"]
+    keys, label = chart["values"], chart["label"]
     kinds, names = _kinds(table), _labels(table)
     top = max(float(r.get(k) or 0) for r in rows for k in keys) or 1.0
     bar_h, gap, left, right = 16, 8, 170, 90
@@ -68,9 +68,9 @@ def _bars(table: Table, rows: list[dict], *, centred: bool) -> Markup:
     parts = [f'<svg class="chart" role="img" aria-label="{escape(table.title)}" xmlns="http://www.w3.org/2000/svg" '
              f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}">']
     for i, key in enumerate(keys if legend else ()):
-        x = left + i * 150
-        parts.append(f'<rect x="{x}" y="4" width="10" height="10" fill="{PALETTE[i]}"/>'
-                     f'<text x="{x + 14}" y="13" class="legend">{escape(names.get(key, key))}</text>')
+        lx = left + i * 150
+        parts.append(f'<rect x="{lx}" y="4" width="10" height="10" fill="{PALETTE[i]}"/>'
+                     f'<text x="{lx + 14}" y="13" class="legend">{escape(names.get(key, key))}</text>')
     for n, row in enumerate(rows):
         y0 = legend + n * group_h
         text = str(row.get(label))
@@ -91,9 +91,9 @@ def _bars(table: Table, rows: list[dict], *, centred: bool) -> Markup:
     return Markup("".join(parts))
 
 
-def _columns(table: Table, rows: list[dict]) -> Markup:
+def _columns(table: Table, chart: dict[str, Any], rows: list[dict]) -> Markup:
     """Vertical columns in row order (e.g. leads per day) with a y maximum and first/last x labels."""
-    key, label = table.chart["values"][0], table.chart["label"]
+    key, label = chart["values"][0], chart["label"]
     top = max(float(r.get(key) or 0) for r in rows) or 1.0
     width, height, bottom, left = WIDE, 160, 22, 40
     span_h, span_w = height - bottom - 10, width - left - 10

@@ -73,7 +73,8 @@ def submit(token: str):
         try:
             response = answers.answer(s, rt, opened, request.form.to_dict(), now)
         except ValidationError as exc:
-            errors = {k: "; ".join(v) if isinstance(v, list) else str(v) for k, v in exc.messages.items()}
+            messages = exc.messages if isinstance(exc.messages, dict) else {"form": exc.messages}
+            errors = {k: "; ".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in messages.items()}
             return _page(opened, request.form.to_dict(), errors, 422)
         return _done(opened, response, token)
 
@@ -91,8 +92,9 @@ def quick(token: str, action: str):
         except NotFound as exc:
             return render_template("feedback_refused.html", message=str(exc)), 404
         if request.method == "GET":
-            return render_template("feedback_confirm.html", lead=opened.lead, summary=requests.lead_summary(opened.lead),
-                                   label=links.QUICK_ACTIONS[action], day=now.date(), token=token), 200
+            return render_template("feedback_confirm.html", lead=opened.lead,
+                                   summary=requests.lead_summary(opened.lead), label=links.QUICK_ACTIONS[action],
+                                   day=now.date(), token=token), 200
         response = answers.record(s, rt, opened.lead, opened.request.rep_id, given, now,
                                    request=opened.request, via="email")
         return _done(opened, response, token)

@@ -5,6 +5,7 @@ from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func, select
 
+from connector.jobs.backends import RQQueue
 from connector.store.models import InboxItem, Lead
 from connector.web.context import current_runtime
 
@@ -12,14 +13,14 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> Response:
     """The process is up."""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
-def readyz():
-    """The database (and Redis, if configured) can be reached."""
+def readyz() -> tuple[Response, int]:
+    """The database (and Redis, when jobs go through it) can be reached."""
     rt = current_runtime()
     checks: dict[str, str] = {}
     try:
@@ -27,7 +28,7 @@ def readyz():
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
-    if rt.settings.redis_url:
+    if isinstance(rt.queue, RQQueue):  # Redis is checked when this process queues its jobs there
         try:
             rt.queue.connection.ping()
             checks["redis"] = "ok"
@@ -38,7 +39,7 @@ def readyz():
 
 
 @bp.get("/metrics")
-def metrics():
+def metrics() -> Response:
     """Counts by inbox status and lead status, computed from the database (the source of truth)."""
     rt = current_runtime()
     registry = CollectorRegistry()

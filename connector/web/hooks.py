@@ -1,20 +1,22 @@
-"""Capture endpoints: signed web forms and the REST API. Each answers only after the inbox commit."""
+"""Capture endpoints: signed web forms (the REST API's POST /api/leads is in web/api.py). Each answers
+only after the inbox commit; the body helpers here are shared with the API and the CRM webhooks."""
 from __future__ import annotations
 
-import hmac
 import time
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from connector.capture import inbox
 from connector.core import signing
+from connector.core.runtime import Runtime
+from connector.store.statuses import InboxStatus
 from connector.web.context import current_runtime
 from connector.web.error_handlers import ApiError
 
 bp = Blueprint("hooks", __name__)
 
 
-def read_body(rt) -> bytes:
+def read_body(rt: Runtime) -> bytes:
     """The raw body, refused with 413 past the configured cap (checked before reading it all)."""
     cap = rt.settings.max_body_bytes
     if request.content_length is not None and request.content_length > cap:
@@ -33,17 +35,19 @@ def parse_lead_body(raw: bytes) -> dict:
         raise ApiError(400, str(exc)) from exc
 
 
-def receipt_response(receipt: inbox.Receipt):
-    body = {"id": receipt.inbox_id, "status": "accepted" if receipt.status != "rejected" else "rejected"}
+def receipt_response(receipt: inbox.Receipt) -> tuple[Response, int]:
+    """202 {id, status: accepted} (plus replayed: true for a redelivery), or 422 with the field errors."""
+    rejected = receipt.status == InboxStatus.REJECTED
+    body: dict[str, object] = {"id": receipt.inbox_id, "status": "rejected" if rejected else "accepted"}
     if receipt.replayed:
         body["replayed"] = True
-    if receipt.status == "rejected":
+    if rejected:
         return jsonify({**body, "error": "invalid lead", "errors": receipt.errors}), 422
     return jsonify(body), 202
 
 
 @bp.post("/hooks/forms/<source>")
-def form_hook(source: str):
+def form_hook(source: str) -> tuple[Response, int]:
     rt = current_runtime()
     spec = rt.spec.sources.get(source)
     if spec is None or spec.kind != "form":
@@ -59,30 +63,4 @@ def form_hook(source: str):
     payload = parse_lead_body(raw)
     key = inbox.idempotency_key(raw, request.headers.get("Idempotency-Key"))
     return receipt_response(inbox.accept(rt, source=source, channel="form", raw=raw, payload=payload,
-                                           idempotency_key=key, content_type=request.mimetype))
-
-
-def require_api_key(rt) -> None:
-    """Bearer LEADWIRE_API_KEY, compared in constant time; the API is closed when no key is set."""
-    expected = rt.settings.api_key
-    if not expected:
-        raise ApiError(503, "the API is disabled: set LEADWIRE_API_KEY")
-    header = request.headers.get("Authorization", "")
-    given = header[7:] if header.startswith("Bearer ") else ""
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise ApiError(401, "missing or wrong API key (Authorization: Bearer <LEADWIRE_API_KEY>)")
-
-
-@bp.post("/api/leads")
-def api_create_lead():
-    rt = current_runtime()
-    require_api_key(rt)
-    raw = read_body(rt)
-    payload = parse_lead_body(raw)
-    source = request.args.get("source") or payload.pop("source", None) or "api"
-    spec = rt.spec.sources.get(source)
-    if spec is None:
-        raise ApiError(404, f"no source named {source!r} in flows.yaml")
-    key = inbox.idempotency_key(raw, request.headers.get("Idempotency-Key"))
-    return receipt_response(inbox.accept(rt, source=source, channel="api", raw=raw, payload=payload,
-                                           idempotency_key=key, content_type=request.mimetype))
+                                         idempotency_key=key, content_type=request.mimetype))

@@ -1,9 +1,12 @@
 """The no-login offer page: GET /o/<token> shows the lead, POST accept / decline answers (no JavaScript)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from connector.core.errors import TokenError
+from connector.core.runtime import Runtime
 from connector.routing import offer_view, offers
 from connector.web.context import current_runtime
 
@@ -48,7 +51,7 @@ def _answer(token: str, action: str):
     return _page(token, status=ANSWER_STATUS[answer.status], notice=ANSWER_TEXT[answer.status])
 
 
-def _expired_token(rt, token: str, now) -> bool:
+def _expired_token(rt: Runtime, token: str, now: datetime) -> bool:
     try:
         offer_view.offer_id(rt, token, now)
     except TokenError as exc:

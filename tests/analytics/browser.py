@@ -7,11 +7,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.analytics.conftest import PASSWORD
+from tests.support.analytics import PASSWORD
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "analytics"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
 
 @contextmanager
@@ -19,7 +18,7 @@ def logged_in_page(base: str) -> Iterator:
     """A headless Chromium page logged in to the dashboard at `base` (after a refused wrong password)."""
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             log_in(page, base)

@@ -1,15 +1,15 @@
 """Fixtures for the dashboard and analytics API: the app on the seeded data set, with a password.
 
 Analytics reads only the tables, so these runtimes carry no flow spec (flows.yaml is not needed).
+The admin password is in tests/support/analytics.py.
 """
 from __future__ import annotations
 
 import pytest
 
 from tests.analytics.seed import seed
-from tests.conftest import deployment_env
-
-PASSWORD = "correct horse battery staple"
+from tests.support.analytics import PASSWORD
+from tests.support.runtime import deployment_env
 
 
 @pytest.fixture

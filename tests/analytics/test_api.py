@@ -5,7 +5,7 @@ import pytest
 
 from connector.analytics import MEASURES
 from tests.analytics.seed import seed
-from tests.conftest import API_KEY
+from tests.support.runtime import API_KEY
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.analytics.browser import OUTPUT, chart_shapes, logged_in_page, summary_figure
-from tests.analytics.conftest import PASSWORD
+from tests.support.analytics import PASSWORD
 
 LEADWIRE = Path(sys.executable).parent / "leadwire"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from tests.analytics.browser import OUTPUT, chart_shapes, logged_in_page, summary_figure
-from tests.analytics.conftest import PASSWORD
 from tests.analytics.demo_data import populate
+from tests.support.analytics import PASSWORD
 
 
 @pytest.fixture

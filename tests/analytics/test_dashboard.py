@@ -4,8 +4,8 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.analytics.conftest import PASSWORD
-from tests.conftest import API_KEY
+from tests.support.analytics import PASSWORD
+from tests.support.runtime import API_KEY
 
 
 def test_disabled_when_no_password_or_api_key_is_configured(analytics_app, sqlite_url):

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from tests.capture.test_form_hook import ADA, AUTH
-from tests.conftest import FORM_SECRET
 from tests.support.forms import post_form
+from tests.support.runtime import FORM_SECRET
 
 API_ADA = {"contact": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@analytical-engines.com",
                        "phone": "+1 415 555 0134"},

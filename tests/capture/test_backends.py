@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 from connector.store.models import InboxItem, Lead
 from connector.web import create_app
 from tests.capture.test_form_hook import ADA
-from tests.conftest import FORM_SECRET, deployment_env
 from tests.support.forms import post_form
+from tests.support.runtime import FORM_SECRET, deployment_env
 
 
 def test_capture_and_dedupe_on_postgresql(make_runtime, pg_url):

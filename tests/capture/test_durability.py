@@ -7,8 +7,8 @@ from connector.capture import inbox
 from connector.jobs.tick import run_tick
 from connector.store.models import InboxItem, Lead
 from tests.capture.test_form_hook import ADA
-from tests.conftest import FORM_SECRET
 from tests.support.forms import post_form
+from tests.support.runtime import FORM_SECRET
 
 
 class DroppingQueue:

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from connector.store.models import InboxItem, Lead
-from tests.conftest import API_KEY, FORM_SECRET
 from tests.support.forms import post_form, signed_headers
+from tests.support.runtime import API_KEY, FORM_SECRET
 
 ADA = {"first_name": "  ada ", "last_name": "LOVELACE", "email": " Ada.Lovelace@Example.COM ",
        "phone": "(415) 555-0134", "company": "Analytical Engines Inc", "country": "United States",

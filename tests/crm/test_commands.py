@@ -48,7 +48,7 @@ def test_reps_sync_owners_fills_owner_ids_by_email(runtime, sandbox, clock):
 
 def test_an_outage_mid_drain_on_postgresql(make_runtime, pg_url, sandbox, crm_env, hubspot, salesforce, clock):
     """The claim uses FOR UPDATE SKIP LOCKED on PostgreSQL: same guarantees as on SQLite."""
-    from tests.crm.conftest import with_test_mappings
+    from tests.support.crm import with_test_mappings
 
     rt = make_runtime(pg_url, **crm_env)
     rt.spec = with_test_mappings(rt.spec)

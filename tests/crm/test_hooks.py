@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from connector.demo.sandbox.senders import is_ack
 from connector.store.models import InboxItem, Lead, Rep, SeenEvent
-from tests.crm.conftest import HUBSPOT_SECRET, ORG_ID, OUTBOUND_KEY, PUBLIC_URL
+from tests.support.crm import HUBSPOT_SECRET, ORG_ID, OUTBOUND_KEY, PUBLIC_URL
 
 SIGNED_URI = PUBLIC_URL + "/hooks/hubspot"
 

@@ -1,97 +1,17 @@
-"""Feedback fixtures: a runtime on a feedback-focused spec, a real SMTP server, seeded accepted leads."""
+"""Feedback fixtures: a runtime on a feedback-focused spec, a real SMTP server, a test client.
+
+The spec, the runtime builder and the rep and lead helpers are in tests/support/pursuit.py."""
 from __future__ import annotations
 
-import email
-import email.policy
-import re
-import socket
-import threading
-from datetime import timedelta
-
 import pytest
-from aiosmtpd.controller import Controller
 
-from connector.core.config import load_settings
-from connector.core.runtime import Runtime
-from connector.flows.model import Cadence, DuplicateSpec, FeedbackSpec, Flow, Scoring, Spec
-from connector.jobs.backends import InlineQueue
-from connector.store import Database
-from connector.store.models import Lead, Rep
-from tests.conftest import deployment_env
-
-STATUSES = ("attempting_contact", "in_discussion", "quote_sent", "nurturing", "not_interested")
-LOST = ("price", "competitor", "no_budget", "no_response")
-
-
-def feedback_spec(**overrides) -> FeedbackSpec:
-    values = dict(first_after=timedelta(days=2), every=timedelta(days=7), max_requests=4, until_level=3,
-                  escalate_after=2, statuses=STATUSES, lost_reasons=LOST, lost_to_nurture="recycle",
-                  per_product={"solar": Cadence(timedelta(weeks=1), timedelta(days=30), 3)})
-    values.update(overrides)
-    return FeedbackSpec(**values)
-
-
-FLOWS = {
-    "inbound": feedback_spec(),
-    "once": feedback_spec(max_requests=1, until_level=1, escalate_after=0),
-    "until2": feedback_spec(until_level=2, lost_to_nurture=None),
-}
-
-
-def make_spec() -> Spec:
-    flows = tuple(Flow(name=name, when=None, qualify=(), duplicates=DuplicateSpec(), feedback=fb)
-                  for name, fb in FLOWS.items())
-    return Spec(file="test-flows.yaml", version=1, sources={}, scoring=Scoring((), (0, 0, 0)), flows=flows,
-                nurture_streams=("recycle",), default_stream="recycle")
-
-
-class Inbox:
-    """Messages an aiosmtpd server received, parsed."""
-
-    def __init__(self):
-        self.messages: list = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self._lock:
-            self.messages.append(msg)
-        return "250 OK"
-
-    def to(self, address: str) -> list:
-        return [m for m in self.messages if m["To"] == address]
-
-    @staticmethod
-    def text(msg) -> str:
-        return msg.get_body(preferencelist=("plain",)).get_content()
-
-    def links(self, msg) -> list[str]:
-        return re.findall(r"https?://\S+/f/\S+", self.text(msg))
+from tests.support.pursuit import build
 
 
 @pytest.fixture
-def smtp_inbox():
-    """A real SMTP server (aiosmtpd) on a free port; yields (inbox, smtp url)."""
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, f"smtp://127.0.0.1:{port}"
-    finally:
-        controller.stop()
-
-
-def build(db_url: str, clock, smtp_url: str, **env) -> Runtime:
-    """A runtime on `db_url` with the feedback test spec, inline jobs and the fake clock."""
-    settings = load_settings(deployment_env(db_url, SMTP_URL=smtp_url, **env))
-    db = Database(db_url)
-    queue = InlineQueue()
-    rt = Runtime(settings=settings, db=db, queue=queue, clock=clock, spec=make_spec())
-    queue.runtime = rt
-    return rt
+def smtp_inbox(mailbox):
+    """A real SMTP server (aiosmtpd) on a free port; yields (mailbox, smtp url)."""
+    return mailbox, mailbox.url
 
 
 @pytest.fixture
@@ -109,37 +29,8 @@ def fb_rt_any(db_url, clock, smtp_inbox):
     rt.close()
 
 
-def add_rep(rt, email_addr: str, *, manager: str | None = "boss@example.com") -> int:
-    with rt.db.session() as s:
-        rep = Rep(email=email_addr, name=email_addr.split("@")[0].title(), manager_email=manager,
-                  created_at=rt.clock.now())
-        s.add(rep)
-        s.flush()
-        return rep.id
-
-
-def accept_lead(rt, rep_id: int, *, flow: str = "inbound", product: str | None = "hvac") -> int:
-    """A lead accepted by `rep_id` now, with feedback started as the offers use case does."""
-    from connector.pursuit import schedule
-
-    now = rt.clock.now()
-    with rt.db.session() as s:
-        lead = Lead(source="website", email="ann@acme.example", first_name="Ann", last_name="Lee",
-                    company="Acme", product=product, flow=flow, outcome="routed", status="accepted",
-                    owner_rep_id=rep_id, captured_at=now, accepted_at=now, updated_at=now)
-        s.add(lead)
-        s.flush()
-        schedule.on_accepted(s, rt, lead, now)
-        return lead.id
-
-
 @pytest.fixture
 def fb_client(fb_rt):
     from connector.web import create_app
 
     return create_app(runtime=fb_rt).test_client()
-
-
-def first_link(inbox: Inbox, to: str, index: int = -1) -> str:
-    """The form link (path only) in the `index`-th feedback e-mail received by `to`."""
-    return "/f/" + inbox.links(inbox.to(to)[index])[0].split("/f/", 1)[1]

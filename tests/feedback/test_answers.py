@@ -5,7 +5,7 @@ import pytest
 from marshmallow import ValidationError
 
 from connector.flows.pursuit import make_answers, merged, validate_answers
-from tests.feedback.conftest import feedback_spec
+from tests.support.pursuit import feedback_spec
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

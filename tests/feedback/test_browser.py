@@ -10,10 +10,8 @@ from werkzeug.serving import make_server
 from connector.jobs.tick import run_tick
 from connector.store.models import FeedbackRequest, Lead
 from connector.web import create_app
-from tests.feedback.conftest import accept_lead, add_rep
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.pursuit import accept_lead, add_rep
 
 
 @pytest.fixture
@@ -35,9 +33,9 @@ def test_rep_answers_level_2_then_level_3_from_the_next_request(served, clock, s
     run_tick(rt)
     [first] = inbox.to("pat@example.com")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 844})   # a phone
-        page.goto(inbox.links(first)[0])
+        page.goto(inbox.links(first, "/f/")[0])
         assert page.evaluate("document.documentElement.scrollWidth") <= 390   # no sideways scrolling
         page.check("input[name=contacted][value=yes]")
         page.select_option("#action", "call")
@@ -50,7 +48,7 @@ def test_rep_answers_level_2_then_level_3_from_the_next_request(served, clock, s
         run_tick(rt)
         second = inbox.to("pat@example.com")[1]
         assert "feedback 2/4" in second["Subject"]
-        page.goto(inbox.links(second)[0])
+        page.goto(inbox.links(second, "/f/")[0])
         assert page.input_value("#pursuit_status") == "quote_sent"        # prefilled from the first answer
         page.check("input[name=outcome][value=won]")
         page.fill("#amount", "abc")

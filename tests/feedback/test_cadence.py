@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connector.flows import cadence
-from tests.feedback.conftest import feedback_spec
+from tests.support.pursuit import feedback_spec
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 D = timedelta(days=1)

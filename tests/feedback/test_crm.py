@@ -14,7 +14,7 @@ from connector.jobs.tick import run_tick
 from connector.pursuit import answers
 from connector.store import timeline
 from connector.store.models import FeedbackResponse, Lead, OutboxItem
-from tests.feedback.conftest import accept_lead, add_rep
+from tests.support.pursuit import accept_lead, add_rep
 
 REPO = Path(__file__).resolve().parents[2]
 WORKING = "Working - Contacted"

@@ -3,7 +3,7 @@ from sqlalchemy import select
 
 from connector.demo.feedback_players import play_feedback
 from connector.store.models import Lead
-from tests.feedback.conftest import accept_lead, add_rep
+from tests.support.pursuit import accept_lead, add_rep
 
 
 def test_play_feedback_answers_at_each_level_and_ignores_some(fb_rt, clock, smtp_inbox):

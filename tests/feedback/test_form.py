@@ -7,7 +7,7 @@ from sqlalchemy import select
 from connector.core.tokens import Tokens
 from connector.jobs.tick import run_tick
 from connector.store.models import FeedbackRequest, FeedbackResponse, Lead
-from tests.feedback.conftest import accept_lead, add_rep, first_link
+from tests.support.pursuit import accept_lead, add_rep, first_link
 
 
 def sent(rt, clock, rep_email="rae@example.com", **kw):
@@ -71,7 +71,8 @@ def test_bad_input_rerenders_the_form_with_422_and_each_problem(fb_rt, fb_client
 
 def test_one_click_link_asks_before_recording(fb_rt, fb_client, clock, smtp_inbox):
     lead_id = sent(fb_rt, clock)
-    [call] = [u for u in smtp_inbox[0].links(smtp_inbox[0].to("rae@example.com")[0]) if u.endswith("/quick/call")]
+    inbox = smtp_inbox[0]
+    [call] = [u for u in inbox.links(inbox.to("rae@example.com")[0], "/f/") if u.endswith("/quick/call")]
     path = "/f/" + call.split("/f/", 1)[1]
     confirm = fb_client.get(path)
     assert confirm.status_code == 200 and "Record that you called this lead on 2026-01-07?" in text(confirm)

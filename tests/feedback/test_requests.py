@@ -8,7 +8,7 @@ from connector.jobs.tick import run_tick
 from connector.pursuit import answers, requests, schedule
 from connector.store import timeline
 from connector.store.models import FeedbackRequest, Lead
-from tests.feedback.conftest import accept_lead, add_rep
+from tests.support.pursuit import accept_lead, add_rep
 
 DAY = timedelta(days=1)
 
@@ -47,7 +47,7 @@ def test_every_n_days_at_most_m_times_then_stops(fb_rt_any, clock, smtp_inbox):
     assert run_tick(rt)["feedback.send_due"] == 0
     mails = inbox.to("rita@example.com")
     assert [m["Subject"].split("(")[-1] for m in mails] == ["feedback 1/4)", "feedback 2/4)", "feedback 3/4)", "feedback 4/4)"]
-    assert "Lead #%d: Ann Lee — Acme" % lead_id in inbox.text(mails[0]) and inbox.links(mails[0])
+    assert "Lead #%d: Ann Lee — Acme" % lead_id in inbox.text(mails[0]) and inbox.links(mails[0], "/f/")
     assert requests_of(rt, lead_id) == [(1, "escalated"), (2, "escalated"), (3, "escalated"), (4, "escalated")]
     assert kinds(rt, lead_id).count("feedback.sent") == 4 and "feedback.stopped" in kinds(rt, lead_id)
 
@@ -183,7 +183,7 @@ def test_owner_changed_elsewhere_hands_the_cadence_to_the_new_owner(fb_rt, clock
 def test_concurrent_ticks_send_each_request_once(pg_url, clock, smtp_inbox):
     import threading
 
-    from tests.feedback.conftest import build
+    from tests.support.pursuit import build
 
     rt = build(pg_url, clock, smtp_inbox[1])
     try:

@@ -1,13 +1,11 @@
 """Real headless Chromium, JavaScript off, on a phone-sized screen: open the link from the received e-mail."""
-import re
-
-from tests.routing.conftest import NA_REPS, add_reps, capture, lead_of, offers_of
+from tests.support.routing import NA_REPS, add_reps, capture, lead_of, offers_of
 
 
 def _link(smtp, to):
     smtp[1].wait_for(1)
     [mail] = smtp[1].to(to) or smtp[1].messages[-1:]
-    return re.search(r"http://\S+/o/\S+", smtp[1].text(mail)).group(0)
+    return smtp[1].links(mail, "/o/")[0]
 
 
 def _offered_lead(rt):

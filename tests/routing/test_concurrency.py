@@ -4,15 +4,15 @@ import threading
 from collections import Counter
 
 from connector.routing import offers
-from tests import conftest as root
 from tests.routing import workers
-from tests.routing.conftest import DATA, add_reps, capture, offers_of
+from tests.support.routing import DATA, add_reps, capture, offers_of
+from tests.support.runtime import deployment_env
 
 POOL = [{"email": f"rr{i}@pool.example", "team": "pool", "max_open_offers": 1000} for i in range(5)]
 
 
 def _env(pg_url):
-    return root.deployment_env(pg_url, LEADWIRE_FLOWS=str(DATA / "flows.yaml"))
+    return deployment_env(pg_url, LEADWIRE_FLOWS=str(DATA / "flows.yaml"))
 
 
 def _first_offer_counts(rt) -> Counter:

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from connector.demo.offer_players import play_offers
 from connector.store.models import Lead
-from tests.routing.conftest import NA_REPS, add_reps, capture
+from tests.support.routing import NA_REPS, add_reps, capture
 
 
 def test_play_offers_accepts_declines_and_lets_offers_expire(routing_rt, smtp, clock):

@@ -1,15 +1,14 @@
 """The no-login offer page: preview, time left, accept / decline once, stale and tampered links."""
-import re
 from datetime import timedelta
 
 from connector.jobs.tick import run_tick
 from connector.routing import offers
-from tests.routing.conftest import NA_REPS, add_reps, capture, lead_of, offers_of
+from tests.support.routing import NA_REPS, add_reps, capture, lead_of, offers_of
 
 
 def _link_path(smtp, n=1):
     mails = smtp[1].wait_for(n)
-    url = re.search(r"http://\S+/o/\S+", smtp[1].text(mails[n - 1])).group(0)
+    url = smtp[1].links(mails[n - 1], "/o/")[0]
     return url[url.index("/o/"):]
 
 

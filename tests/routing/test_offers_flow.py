@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from connector.jobs.tick import run_tick
 from connector.routing import offers
-from tests.routing.conftest import AUTH, NA_REPS, add_reps, capture, lead_of, offers_of
+from tests.support.routing import AUTH, NA_REPS, add_reps, capture, lead_of, offers_of
 
 
 def test_a_routed_lead_is_offered_to_one_rep_for_five_minutes_and_emailed(routing_rt, smtp, clock):

@@ -10,8 +10,8 @@ from connector.cli import cli
 from connector.jobs.tick import run_tick
 from connector.notify import Mailer
 from connector.store.models import Email, Rep
-from tests import conftest as root
-from tests.routing.conftest import AUTH, DATA, NA_REPS, add_reps, capture, offers_of
+from tests.support import runtime as root
+from tests.support.routing import AUTH, DATA, NA_REPS, add_reps, capture, offers_of
 
 REPO = root.REPO
 
@@ -123,3 +123,62 @@ def test_an_email_that_keeps_failing_ends_failed_and_visible(make_runtime, sqlit
         first = s.scalars(select(Email).order_by(Email.id)).first()
     assert (first.status, first.attempts) == ("failed", MAX_ATTEMPTS) and first.last_error
     assert offers_of(rt, lead_id)[0].status == "expired"               # the lead moved on regardless
+
+
+# --- reps import on CSV files with rows it cannot read (connector/capture/files.py) ---------------
+
+REPS_HEADER = b"email,name,team,countries,timezone\n"
+REP_ANN = b"ann@x.example,Ann,na,US,America/New_York\n"
+REP_DAN = b"dan@x.example,Dan,na,US,UTC\n"
+
+
+def _reps_import(sqlite_url, path):
+    return subprocess.run([sys.executable, "-m", "connector", "reps", "import", str(path)], capture_output=True,
+                          text=True, env=_env(sqlite_url), cwd=REPO, timeout=60)
+
+
+def _rep_emails(make_runtime, sqlite_url):
+    rt = make_runtime(sqlite_url, LEADWIRE_FLOWS=str(DATA / "flows.yaml"))
+    with rt.db.session() as s:
+        return sorted(s.scalars(select(Rep.email)))
+
+
+def test_reps_import_lists_extra_cells_and_non_utf8_rows_with_the_other_rows_problems(sqlite_url, tmp_path,
+                                                                                       make_runtime):
+    bad = tmp_path / "reps.csv"
+    bad.write_bytes(REPS_HEADER + REP_ANN + b"bob@x.example,Bob,na,US,UTC,oops\n"
+                    + b"cat@x.example,Caf\xe9,na,US,UTC\n" + b"eve@x.example,Eve,na,USA,UTC\n" + REP_DAN)
+    proc = _reps_import(sqlite_url, bad)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"{bad}:3: 1 cell more than the 5 columns of the header",
+        f"{bad}:4: not UTF-8 text (byte 0xe9 at position 18); save the file as UTF-8",
+        f"{bad}:5: countries: 'USA' is not a two-letter country code"]     # the rows after still read
+    assert _rep_emails(make_runtime, sqlite_url) == []                     # all or nothing, as for bad values
+    good = tmp_path / "good.csv"
+    good.write_bytes(REPS_HEADER + REP_ANN + REP_DAN)
+    assert _reps_import(sqlite_url, good).returncode == 0
+    assert _rep_emails(make_runtime, sqlite_url) == ["ann@x.example", "dan@x.example"]
+
+
+def test_reps_import_reads_a_bom_prefixed_csv_header(sqlite_url, tmp_path, make_runtime):
+    path = tmp_path / "reps.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + REPS_HEADER + REP_ANN + REP_DAN)
+    done = CliRunner().invoke(cli, ["reps", "import", str(path)], env=_env(sqlite_url))
+    assert done.exit_code == 0, done.output
+    assert "2 reps created, 0 updated" in done.output
+    assert _rep_emails(make_runtime, sqlite_url) == ["ann@x.example", "dan@x.example"]
+
+
+def test_reps_import_of_an_empty_csv_or_a_non_utf8_yaml_file_is_one_error(sqlite_url, tmp_path):
+    empty = tmp_path / "reps.csv"
+    empty.write_bytes(b"")
+    proc = _reps_import(sqlite_url, empty)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (f"{empty}: the file is empty: expected a header row of column names, "
+                                   "then one row per record")
+    latin = tmp_path / "reps.yaml"
+    latin.write_bytes(b"reps:\n  - email: ann@x.example\n    name: Ren\xe9e\n")
+    proc = _reps_import(sqlite_url, latin)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"{latin}:3: not UTF-8 text (byte 0xe9); save the file as UTF-8"

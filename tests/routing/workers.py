@@ -12,7 +12,7 @@ def _runtime(env: dict):
 
 def capture_many(env: dict, prefix: str, count: int, barrier) -> None:
     """Capture `count` round-robin leads once every process is ready."""
-    from tests.routing.conftest import capture
+    from tests.support.routing import capture
 
     rt = _runtime(env)
     barrier.wait(30)

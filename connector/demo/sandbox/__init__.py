@@ -10,10 +10,14 @@ from __future__ import annotations
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
+import requests
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from connector.core.clock import Clock
 from connector.demo.sandbox import senders
 from connector.demo.sandbox.app import create_app
 from connector.demo.sandbox.hubspot_api import write_contact
@@ -27,14 +31,15 @@ __all__ = ["Sandbox", "Faults", "API_USER_ID"]
 class _QuietHandler(WSGIRequestHandler):
     """No per-request access log lines (bodies never reach logs either)."""
 
-    def log_request(self, *args, **kwargs) -> None:
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
 
 
 class Sandbox:
     """A running sandbox: one HTTP listener (HubSpot + admin) and one HTTPS listener (Salesforce) over one state."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tls_port: int = 0, clock=None):
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tls_port: int = 0,
+                 clock: Clock | None = None) -> None:
         self.state = SandboxState(clock=clock)
         self.app = create_app(self.state)
         self._add_sender_routes()
@@ -79,7 +84,7 @@ class Sandbox:
         self.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -- faults and counters ---------------------------------------------------------
@@ -87,7 +92,7 @@ class Sandbox:
     def faults(self) -> Faults:
         return self.state.faults
 
-    def set_faults(self, **values) -> None:
+    def set_faults(self, **values: Any) -> None:
         """Switch faults on or off, e.g. set_faults(rate_limit_storm=3, latency_ms=50)."""
         with self.state.lock:
             self.state.faults.update(values)
@@ -129,7 +134,8 @@ class Sandbox:
             event.update(propertyName=property_name, propertyValue=property_value, sourceId="userId:7")
         return {k: v for k, v in event.items() if v is not None}
 
-    def send_hubspot_webhook(self, url: str, events: list[dict], *, client_secret: str, **kwargs):
+    def send_hubspot_webhook(self, url: str, events: list[dict], *, client_secret: str,
+                             **kwargs: Any) -> requests.Response:
         """POST signed webhook events (see senders.hubspot_webhook for the keyword arguments)."""
         return senders.hubspot_webhook(url, events, client_secret=client_secret, **kwargs)
 
@@ -137,15 +143,15 @@ class Sandbox:
         """The SOAP body Salesforce would send for these Leads (their current fields)."""
         with self.state.lock:
             ids = notification_ids or [f"04l{self.state.next_id():015d}" for _ in lead_ids]
-            pairs = [(nid, dict(self.state.leads[lid])) for nid, lid in zip(ids, lead_ids)]
+            pairs = [(nid, dict(self.state.leads[lid])) for nid, lid in zip(ids, lead_ids, strict=False)]
         return senders.outbound_message(org_id, pairs, base_url=self.tls_url or "https://example.my.salesforce.com")
 
-    def send_outbound_message(self, url: str, body: bytes):
+    def send_outbound_message(self, url: str, body: bytes) -> requests.Response:
         return senders.send_outbound_message(url, body)
 
     def _add_sender_routes(self) -> None:
         @self.app.post("/_sandbox/send/hubspot")
-        def send_hubspot():
+        def send_hubspot() -> ResponseReturnValue:
             data = request.get_json(force=True)
             events = [self.contact_event(str(cid), data.get("subscriptionType", "contact.propertyChange"),
                                          data.get("propertyName"), data.get("propertyValue"))
@@ -155,7 +161,7 @@ class Sandbox:
             return jsonify({"status": resp.status_code, "events": len(events)})
 
         @self.app.post("/_sandbox/send/salesforce")
-        def send_salesforce():
+        def send_salesforce() -> ResponseReturnValue:
             data = request.get_json(force=True)
             resp = self.send_outbound_message(data["url"], self.outbound_message(data["org_id"], data["lead_ids"]))
             return jsonify({"status": resp.status_code, "ack": senders.is_ack(resp)})

@@ -4,7 +4,8 @@ from __future__ import annotations
 import time
 import uuid
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from connector.demo.sandbox import hubspot_api, salesforce_api
 from connector.demo.sandbox.state import SandboxState
@@ -20,7 +21,7 @@ def _vendor() -> str | None:
     return None
 
 
-def _refuse(vendor: str, status: int, kind: str, message: str):
+def _refuse(vendor: str, status: int, kind: str, message: str) -> tuple[Response, int]:
     if vendor == "hubspot":
         category = {"auth": "INVALID_AUTHENTICATION", "limit": "RATE_LIMITS"}.get(kind, "INTERNAL_ERROR")
         extra = {"errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"} if kind == "limit" else {}
@@ -36,7 +37,7 @@ def create_app(state: SandboxState) -> Flask:
     salesforce_api.register(app, state)
 
     @app.before_request
-    def faults():
+    def faults() -> ResponseReturnValue | None:
         vendor = _vendor()
         g.vendor = vendor
         if vendor is None:
@@ -76,7 +77,7 @@ def create_app(state: SandboxState) -> Flask:
         return None
 
     @app.after_request
-    def limit_headers(response):
+    def limit_headers(response: Response) -> Response:
         f = state.faults
         if g.get("vendor") == "salesforce":
             response.headers["Sforce-Limit-Info"] = f"api-usage={f.salesforce_api_used}/{f.salesforce_api_limit}"
@@ -84,7 +85,8 @@ def create_app(state: SandboxState) -> Flask:
             remaining = HUBSPOT_WINDOW_MAX if f.hubspot_budget is None else f.hubspot_budget
             response.headers.update({
                 "X-HubSpot-RateLimit-Daily": "250000", "X-HubSpot-RateLimit-Daily-Remaining": "249000",
-                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Max": str(HUBSPOT_WINDOW_MAX),
+                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+                "X-HubSpot-RateLimit-Max": str(HUBSPOT_WINDOW_MAX),
                 "X-HubSpot-RateLimit-Remaining": str(max(0, remaining)),
             })
             if response.status_code == 429:
@@ -92,7 +94,7 @@ def create_app(state: SandboxState) -> Flask:
         return response
 
     @app.route("/_sandbox/faults", methods=["GET", "POST"])
-    def admin_faults():
+    def admin_faults() -> ResponseReturnValue:
         if request.method == "POST":
             try:
                 with state.lock:
@@ -102,12 +104,12 @@ def create_app(state: SandboxState) -> Flask:
         return jsonify(state.faults.as_dict())
 
     @app.post("/_sandbox/reset")
-    def admin_reset():
+    def admin_reset() -> ResponseReturnValue:
         state.reset()
         return jsonify({"ok": True})
 
     @app.get("/_sandbox/stats")
-    def admin_stats():
+    def admin_stats() -> ResponseReturnValue:
         return jsonify(state.stats())
 
     return app

@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from connector.demo.sandbox.state import SandboxState, hs_time
 
 BATCH_LIMIT = 100
 SEARCH_LIMIT = 200
 DEFAULT_PROPS = ("createdate", "hs_object_id", "lastmodifieddate")
+Outcome = tuple[dict | None, dict | None]  # one batch input: (result, None) or (None, error)
 
 
-def hs_error(status: int, message: str, category: str, **extra):
+def hs_error(status: int, message: str, category: str, **extra: Any) -> tuple[Response, int]:
     """HubSpot's error body: {status: "error", message, correlationId, category, ...}."""
     body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category}
     body.update(extra)
@@ -57,7 +61,8 @@ def write_contact(state: SandboxState, contact: dict | None, props: dict, *, by_
     now = state.now()
     if contact is None:
         cid = str(1000 + state.next_id())
-        contact = {"id": cid, "createdAt": hs_time(now), "properties": {"hs_object_id": cid, "createdate": hs_time(now)}}
+        contact = {"id": cid, "createdAt": hs_time(now),
+                   "properties": {"hs_object_id": cid, "createdate": hs_time(now)}}
         state.contacts[cid] = contact
     contact["properties"].update({k: (None if v is None else str(v)) for k, v in props.items()})
     contact["properties"]["lastmodifieddate"] = hs_time(now)
@@ -67,27 +72,28 @@ def write_contact(state: SandboxState, contact: dict | None, props: dict, *, by_
     return contact
 
 
-def _batch(results: list, errors: list, ok_status: int):
+def _batch(results: list, errors: list, ok_status: int) -> tuple[Response, int]:
     now = hs_time(datetime.now(UTC))
-    body = {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
+    body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
     if errors:
         body.update(errors=errors, numErrors=len(errors))
         return jsonify(body), 207
     return jsonify(body), ok_status
 
 
-def _inputs():
+def _inputs() -> tuple[dict, list, tuple[Response, int] | None]:
+    """(request body, its batch inputs, None), or (body, [], the error to answer) when the inputs are refused."""
     data = request.get_json(silent=True) or {}
     inputs = data.get("inputs")
     if not isinstance(inputs, list):
-        return data, None, hs_error(400, "Invalid input JSON on line 1: 'inputs' is required", "VALIDATION_ERROR")
+        return data, [], hs_error(400, "Invalid input JSON on line 1: 'inputs' is required", "VALIDATION_ERROR")
     if len(inputs) > BATCH_LIMIT:
-        return data, None, hs_error(400, f"Batch input limit exceeded: {len(inputs)} inputs given, "
-                                         f"the maximum is {BATCH_LIMIT}", "VALIDATION_ERROR")
+        return data, [], hs_error(400, f"Batch input limit exceeded: {len(inputs)} inputs given, "
+                                       f"the maximum is {BATCH_LIMIT}", "VALIDATION_ERROR")
     return data, inputs, None
 
 
-def _find(state: SandboxState, value: str, id_property: str | None) -> dict | None:
+def _find(state: SandboxState, value: object, id_property: str | None) -> dict | None:
     if not id_property or id_property == "hs_object_id":
         return state.contacts.get(str(value))
     for contact in state.contacts.values():
@@ -101,7 +107,7 @@ def register(app: Flask, state: SandboxState) -> None:
     base = "/crm/v3/objects/contacts"
 
     @app.get(f"{base}/<contact_id>")
-    def hs_get(contact_id):
+    def hs_get(contact_id: str) -> ResponseReturnValue:
         with state.lock:
             contact = _find(state, contact_id, request.args.get("idProperty"))
             if contact is None:
@@ -111,7 +117,7 @@ def register(app: Flask, state: SandboxState) -> None:
             return jsonify(_view(contact, wanted)), 200
 
     @app.post(f"{base}/batch/read")
-    def hs_batch_read():
+    def hs_batch_read() -> ResponseReturnValue:
         data, inputs, err = _inputs()
         if err:
             return err
@@ -119,12 +125,15 @@ def register(app: Flask, state: SandboxState) -> None:
             found, missing = [], []
             for item in inputs:
                 contact = _find(state, item.get("id"), data.get("idProperty"))
-                (found.append(_view(contact, data.get("properties"))) if contact else missing.append(str(item.get("id"))))
+                if contact:
+                    found.append(_view(contact, data.get("properties")))
+                else:
+                    missing.append(str(item.get("id")))
             errors = [_record_error("OBJECT_NOT_FOUND", "Could not get some CONTACT objects, they may be deleted or "
                                     "not exist. Check that ids are valid.", {"ids": missing})] if missing else []
             return _batch(found, errors, 200)
 
-    def batch_write(ok_status: int, one):
+    def batch_write(ok_status: int, one: Callable[[dict, dict], Outcome]) -> ResponseReturnValue:
         """Run `one(item, data)` per input under the lock; it returns (result, None) or (None, error)."""
         data, inputs, err = _inputs()
         if err:
@@ -136,27 +145,29 @@ def register(app: Flask, state: SandboxState) -> None:
                 (results.append(result) if error is None else errors.append(error))
             return _batch(results, errors, ok_status)
 
-    def create_one(item, data):
+    def create_one(item: dict, data: dict) -> Outcome:
         props = item.get("properties") or {}
         problem = validate(state, props)
         existing = _find(state, props.get("email"), "email") if props.get("email") else None
-        if problem or existing:
-            return None, _record_error("VALIDATION_ERROR" if problem else "CONFLICT",
-                                       problem or f"Contact already exists. Existing ID: {existing['id']}",
+        if problem:
+            return None, _record_error("VALIDATION_ERROR", problem, {"email": [str(props.get("email"))]})
+        if existing:
+            return None, _record_error("CONFLICT", f"Contact already exists. Existing ID: {existing['id']}",
                                        {"email": [str(props.get("email"))]})
         return _view(write_contact(state, None, props), None), None
 
-    def update_one(item, data):
+    def update_one(item: dict, data: dict) -> Outcome:
         contact = _find(state, item.get("id"), item.get("idProperty") or data.get("idProperty"))
         props = item.get("properties") or {}
         problem = validate(state, props)
         if contact is None or problem:
-            return None, _record_error("OBJECT_NOT_FOUND" if contact is None else "VALIDATION_ERROR",
-                                       problem or "Could not get some CONTACT objects, they may be deleted or not exist.",
-                                       {"ids": [str(item.get("id"))]})
+            return None, _record_error(
+                "OBJECT_NOT_FOUND" if contact is None else "VALIDATION_ERROR",
+                problem or "Could not get some CONTACT objects, they may be deleted or not exist.",
+                {"ids": [str(item.get("id"))]})
         return _view(write_contact(state, contact, props), None), None
 
-    def upsert_one(item, data):
+    def upsert_one(item: dict, data: dict) -> Outcome:
         id_property = item.get("idProperty") or "hs_object_id"
         props = dict(item.get("properties") or {})
         problem = validate(state, props)
@@ -172,7 +183,7 @@ def register(app: Flask, state: SandboxState) -> None:
     app.add_url_rule(f"{base}/batch/upsert", "hs_batch_upsert", lambda: batch_write(200, upsert_one), methods=["POST"])
 
     @app.post(f"{base}/search")
-    def hs_search():
+    def hs_search() -> ResponseReturnValue:
         data = request.get_json(silent=True) or {}
         limit = int(data.get("limit") or 10)
         if limit > SEARCH_LIMIT:
@@ -185,23 +196,23 @@ def register(app: Flask, state: SandboxState) -> None:
                           reverse=isinstance(sort, dict) and sort.get("direction") == "DESCENDING")
             after = int(data.get("after") or 0)
             page = rows[after:after + limit]
-            body = {"total": len(rows), "results": [_view(c, data.get("properties")) for c in page]}
+            body: dict[str, Any] = {"total": len(rows), "results": [_view(c, data.get("properties")) for c in page]}
             if after + limit < len(rows):
                 body["paging"] = {"next": {"after": str(after + limit), "link": None}}
             return jsonify(body), 200
 
     @app.get("/crm/v3/owners/")
-    def hs_owners():
+    def hs_owners() -> ResponseReturnValue:
         with state.lock:
             owners = [o for o in state.owners if not request.args.get("email") or o["email"] == request.args["email"]]
             limit, after = int(request.args.get("limit", 100)), int(request.args.get("after") or 0)
-            body = {"results": owners[after:after + limit]}
+            body: dict[str, Any] = {"results": owners[after:after + limit]}
             if after + limit < len(owners):
                 body["paging"] = {"next": {"after": str(after + limit)}}
             return jsonify(body), 200
 
 
-def _comparable(value) -> str:
+def _comparable(value: object) -> str:
     """Dates compare as ISO text; HubSpot also takes epoch milliseconds in filters."""
     text = str(value)
     if text.isdigit() and len(text) >= 12:

@@ -1,20 +1,25 @@
 """Salesforce REST in the sandbox: Lead get/create/update/upsert, SOQL query paging, sObject Collections."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from connector.demo.sandbox import soql
 from connector.demo.sandbox.state import API_USER_ID, SandboxState, sf_time
 
 COLLECTION_LIMIT = 200
+NO_EXTERNAL_ID = "Provided external ID field does not exist or is not accessible: "
 EXTERNAL_ID_FIELDS = {"Leadwire_Id__c", "Email"}
 ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "fields": [],
-               "message": "Record rolled back because not all records were valid and the request was using AllOrNone header"}
+               "message": "Record rolled back because not all records were valid and the request was using "
+                          "AllOrNone header"}
 
 
-def sf_error(status: int, code: str, message: str, fields: list | None = None):
+def sf_error(status: int, code: str, message: str, fields: list | None = None) -> tuple[Response, int]:
     """Salesforce's error body: a list of {message, errorCode[, fields]}."""
-    body = {"message": message, "errorCode": code}
+    body: dict[str, Any] = {"message": message, "errorCode": code}
     if fields is not None:
         body["fields"] = fields
     return jsonify([body]), status
@@ -59,14 +64,14 @@ def write_lead(state: SandboxState, lead: dict | None, fields: dict, *, by: str 
 
 
 def _find_by(state: SandboxState, field: str, value: str) -> dict | None:
-    return next((l for l in state.leads.values() if str(l.get(field)) == str(value)), None)
+    return next((lead for lead in state.leads.values() if str(lead.get(field)) == str(value)), None)
 
 
 def _view(version: str, lead: dict) -> dict:
     return {"attributes": {"type": "Lead", "url": f"/services/data/{version}/sobjects/Lead/{lead['Id']}"}, **lead}
 
 
-def _not_found():
+def _not_found() -> tuple[Response, int]:
     return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
 
 
@@ -75,19 +80,19 @@ def register(app: Flask, state: SandboxState) -> None:
     base = "/services/data/<version>"
 
     @app.get(f"{base}/sobjects/<sobject>/<rid>")
-    def sf_get(version, sobject, rid):
+    def sf_get(version: str, sobject: str, rid: str) -> ResponseReturnValue:
         with state.lock:
             lead = state.leads.get(rid) if sobject == "Lead" else None
             return (jsonify(_view(version, lead)), 200) if lead else _not_found()
 
     @app.get(f"{base}/sobjects/<sobject>/<field>/<path:value>")
-    def sf_get_by_external(version, sobject, field, value):
+    def sf_get_by_external(version: str, sobject: str, field: str, value: str) -> ResponseReturnValue:
         with state.lock:
             lead = _find_by(state, field, value) if sobject == "Lead" else None
             return (jsonify(_view(version, lead)), 200) if lead else _not_found()
 
     @app.post(f"{base}/sobjects/<sobject>/")
-    def sf_create(version, sobject):
+    def sf_create(version: str, sobject: str) -> ResponseReturnValue:
         if sobject != "Lead":
             return _not_found()
         fields = request.get_json(silent=True) or {}
@@ -99,7 +104,7 @@ def register(app: Flask, state: SandboxState) -> None:
             return jsonify({"id": lead["Id"], "success": True, "errors": []}), 201
 
     @app.patch(f"{base}/sobjects/<sobject>/<rid>")
-    def sf_update(version, sobject, rid):
+    def sf_update(version: str, sobject: str, rid: str) -> ResponseReturnValue:
         fields = request.get_json(silent=True) or {}
         with state.lock:
             lead = state.leads.get(rid) if sobject == "Lead" else None
@@ -112,11 +117,11 @@ def register(app: Flask, state: SandboxState) -> None:
             return "", 204
 
     @app.patch(f"{base}/sobjects/<sobject>/<field>/<path:value>")
-    def sf_upsert(version, sobject, field, value):
+    def sf_upsert(version: str, sobject: str, field: str, value: str) -> ResponseReturnValue:
         if sobject != "Lead":
             return _not_found()
         if field not in EXTERNAL_ID_FIELDS:
-            return sf_error(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {field}")
+            return sf_error(404, "NOT_FOUND", NO_EXTERNAL_ID + field)
         fields = request.get_json(silent=True) or {}
         with state.lock:
             existing = _find_by(state, field, value)
@@ -125,15 +130,16 @@ def register(app: Flask, state: SandboxState) -> None:
                 return sf_error(400, errors[0]["statusCode"], errors[0]["message"], errors[0]["fields"])
             lead = write_lead(state, existing, {field: value, **fields})
             created = existing is None
-            return jsonify({"id": lead["Id"], "success": True, "errors": [], "created": created}), 201 if created else 200
+            body = {"id": lead["Id"], "success": True, "errors": [], "created": created}
+            return jsonify(body), 201 if created else 200
 
     @app.get("/services/oauth2/userinfo")
-    def sf_userinfo():
+    def sf_userinfo() -> ResponseReturnValue:
         return jsonify({"user_id": API_USER_ID, "organization_id": "00D000000000001AAA",
                         "preferred_username": "integration@leadwire.sandbox"}), 200
 
     @app.get(f"{base}/query/")
-    def sf_query(version):
+    def sf_query(version: str) -> ResponseReturnValue:
         try:
             query = soql.parse(request.args.get("q", ""))
         except soql.SoqlError as exc:
@@ -146,7 +152,7 @@ def register(app: Flask, state: SandboxState) -> None:
             return _page(version, records, _batch_size())
 
     @app.get(f"{base}/query/<locator>")
-    def sf_query_more(version, locator):
+    def sf_query_more(version: str, locator: str) -> ResponseReturnValue:
         with state.lock:
             records = state.queries.pop(locator, None)
             if records is None:
@@ -160,7 +166,7 @@ def register(app: Flask, state: SandboxState) -> None:
             size = max(200, min(2000, int(option.split("=", 1)[1])))
         return size
 
-    def _page(version: str, records: list, size: int, total: int | None = None):
+    def _page(version: str, records: list, size: int, total: int | None = None) -> tuple[Response, int]:
         total = len(records) if total is None else total
         body = {"totalSize": total, "done": len(records) <= size, "records": records[:size]}
         if len(records) > size:
@@ -171,7 +177,7 @@ def register(app: Flask, state: SandboxState) -> None:
 
     @app.route(f"{base}/composite/sobjects", methods=["POST", "PATCH"])
     @app.route(f"{base}/composite/sobjects/<sobject>/<field>", methods=["PATCH"])
-    def sf_collection(version, sobject=None, field=None):
+    def sf_collection(version: str, sobject: str | None = None, field: str | None = None) -> ResponseReturnValue:
         data = request.get_json(silent=True) or {}
         records = data.get("records")
         if not isinstance(records, list):
@@ -180,7 +186,7 @@ def register(app: Flask, state: SandboxState) -> None:
             return sf_error(400, "EXCEEDED_ID_LIMIT",
                             f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call")
         if field is not None and field not in EXTERNAL_ID_FIELDS:
-            return sf_error(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {field}")
+            return sf_error(404, "NOT_FOUND", NO_EXTERNAL_ID + field)
         with state.lock:
             plans = [_plan(state, r, request.method, field) for r in records]
             failed = any(errors for _, _, errors in plans)
@@ -199,7 +205,7 @@ def register(app: Flask, state: SandboxState) -> None:
             return jsonify(results), 200
 
 
-def _plan(state: SandboxState, record: dict, method: str, field: str | None):
+def _plan(state: SandboxState, record: dict, method: str, field: str | None) -> tuple[dict | None, dict, list[dict]]:
     """(existing lead or None, fields to write, errors) for one collection record."""
     if (record.get("attributes") or {}).get("type") != "Lead":
         return None, record, [{"statusCode": "INVALID_TYPE", "fields": [],

@@ -60,4 +60,5 @@ def send_outbound_message(url: str, body: bytes) -> requests.Response:
 def is_ack(response: requests.Response) -> bool:
     """True when the answer is the notificationsResponse with <Ack>true</Ack> Salesforce waits for."""
     text = response.text
-    return response.status_code == 200 and "notificationsResponse" in text and "<Ack>true</Ack>" in text.replace(" ", "")
+    return (response.status_code == 200 and "notificationsResponse" in text
+            and "<Ack>true</Ack>" in text.replace(" ", ""))

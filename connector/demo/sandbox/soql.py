@@ -46,7 +46,7 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def _key(value: Any):
+def _key(value: Any) -> tuple[int, Any]:
     if isinstance(value, str) and _DATETIME.match(value):
         return (1, _parse_time(value))
     return (0, value if value is not None else "")

@@ -51,7 +51,8 @@ def hs_time(when: datetime) -> str:
 
 def default_picklists() -> dict[str, set]:
     """A new org's restricted picklists (add an org's own values with picklists[...].add())."""
-    return {"Lead.Status": {"Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"},
+    return {"Lead.Status": {"Open - Not Contacted", "Working - Contacted", "Closed - Converted",
+                            "Closed - Not Converted"},
             "hs_lead_status": {"NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT",
                                "CONNECTED", "BAD_TIMING"}}
 

@@ -1,0 +1,4 @@
+"""The dashboard's admin password in the analytics tests."""
+from __future__ import annotations
+
+PASSWORD = "correct horse battery staple"
