@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from connector.core.errors import NotFound
 from connector.core.runtime import Runtime
-from connector.flows import Context, Decision, DuplicateMatch, RepView, decide
+from connector.flows import Context, Decision, DuplicateMatch, RepView, Spec, decide
+from connector.flows.model import LEAD_FIELDS as CANONICAL
 from connector.routing import candidates, offers
 from connector.store import timeline
 from connector.store.match_index import SqlMatchIndex
@@ -19,7 +20,8 @@ from connector.store.statuses import LeadStatus
 LEAD_FIELDS = {c.name for c in Lead.__table__.columns} - {
     "id", "inbox_id", "source", "flow", "outcome", "status", "score", "mql_level", "score_breakdown",
     "nurture_stream", "reject_reason", "team", "duplicate_of_id", "account_id", "owner_rep_id",
-    "captured_at", "first_offered_at", "accepted_at", "closed_at", "won_amount", "updated_at"}
+    "captured_at", "first_offered_at", "accepted_at", "closed_at", "won_amount", "updated_at", "rescore_at",
+    "hold_until", "linked_to_id", "decided_with", "crm_seen", "offer_plan"}
 
 STATUS_FOR_OUTCOME = {"routed": LeadStatus.NEW, "nurture": LeadStatus.NURTURE, "rejected": LeadStatus.REJECTED,
                       "duplicate": LeadStatus.DUPLICATE}
@@ -42,6 +44,7 @@ def decide_and_store(session: Session, rt: Runtime, fields: dict[str, Any], *, s
     lead = Lead(**{k: v for k, v in fields.items() if k in LEAD_FIELDS}, source=source, inbox_id=inbox_id,
                 captured_at=now, updated_at=now)
     _apply(lead, decision)
+    lead.decided_with = rt.spec.hash
     lead.account_id = _account_id(session, decision, fields, now)
     if dup is not None:
         lead.duplicate_of_id = dup.lead_id
@@ -52,6 +55,22 @@ def decide_and_store(session: Session, rt: Runtime, fields: dict[str, Any], *, s
     if decision.outcome == "routed":
         offers.start(session, rt, lead, decision, now)
     return lead
+
+
+def stored_fields(lead: Lead) -> dict[str, Any]:
+    """A stored lead's canonical fields (and source), as the engine takes a mapped payload."""
+    fields = {name: getattr(lead, name) for name in CANONICAL}
+    fields["attributes"] = dict(lead.attributes or {})
+    fields["source"] = lead.source
+    return fields
+
+
+def decide_stored(session: Session, rt: Runtime, lead: Lead, now: datetime, spec: Spec | None = None) -> Decision:
+    """The engine's decision for a stored lead as it now stands, under `spec` (default: the runtime's);
+    pure apart from reading the match index and the reps. The lead is not matched against itself."""
+    fields = stored_fields(lead)
+    ctx = Context(now=now, index=SqlMatchIndex(session), reps=rep_snapshot(session, fields, now), lead_id=lead.id)
+    return decide(spec or rt.spec, fields, ctx)
 
 
 def _apply(lead: Lead, decision: Decision) -> None:

@@ -20,6 +20,7 @@ class Context:
     now: datetime
     index: MatchIndex
     reps: list[RepView] = field(default_factory=list)
+    lead_id: int | None = None  # deciding a stored lead again: it is nobody's duplicate, least of all its own
     _book: RepBook | None = field(default=None, init=False, repr=False)
     _tz_cache: dict = field(default_factory=dict, init=False, repr=False)
 
@@ -119,7 +120,8 @@ def decide(spec: Spec, lead: dict, ctx: Context) -> Decision:
         return Decision("nurture", None, nurture_stream=spec.default_stream, reasons=tuple(reasons), **base)
     facts["flow"] = flow.name
     reasons.append(f"flow {flow.name}: " + (f"matched {flow.when.text}" if flow.when else "catch-all"))
-    duplicate = find_duplicate(lead, flow.duplicates, ctx.index) if flow.duplicates.rules else None
+    duplicate = (find_duplicate(lead, flow.duplicates, ctx.index)
+                 if flow.duplicates.rules and ctx.lead_id is None else None)
     account = match_account(lead, ctx.index) if flow.account_match else None
     if account:
         known = f"account {account.account_id}" if account.account_id else "new account"

@@ -1,6 +1,7 @@
 """load_spec: flows.yaml (and the mapping files it names) → a validated Spec, or every problem at once."""
 from __future__ import annotations
 
+import hashlib
 from collections import abc  # abc.Mapping: the bare name `Mapping` is flows.model.Mapping (a mapping file)
 from pathlib import Path
 from typing import Any
@@ -8,9 +9,19 @@ from typing import Any
 from connector.flows import normalize as norm
 from connector.flows.conditions import compile_when, relation
 from connector.flows.mapping import is_target, parse_mapping
-from connector.flows.model import DEFAULT_REQUIRED, SOURCE_KINDS, Condition, CrmMapping, Flow, Mapping, SourceSpec, Spec
+from connector.flows.model import (
+    DEFAULT_REQUIRED,
+    SOURCE_KINDS,
+    Condition,
+    CrmMapping,
+    Flow,
+    Mapping,
+    SourceSpec,
+    Spec,
+)
 from connector.flows.scoring import Scorer, parse_scoring
 from connector.flows.sections import (
+    parse_account,
     parse_crm,
     parse_crm_mapping,
     parse_duplicates,
@@ -22,8 +33,8 @@ from connector.flows.sections import (
 from connector.flows.yamlsrc import LDict, LList, Problems, check_keys, did_you_mean, expect, load_yaml
 
 TOP_KEYS = ("version", "sources", "nurture", "scoring", "defaults", "flows")
-FLOW_KEYS = ("name", "when", "qualify", "duplicates", "account_match", "route", "offer", "feedback", "crm")
-DEFAULTABLE = ("duplicates", "route", "offer", "feedback", "crm")
+FLOW_KEYS = ("name", "when", "qualify", "duplicates", "account_match", "route", "offer", "feedback", "crm", "account")
+DEFAULTABLE = ("duplicates", "route", "offer", "feedback", "crm", "account")
 SOURCE_KEYS = ("kind", "mapping", "secret_env", "default_country", "required")
 
 
@@ -33,12 +44,21 @@ class _Files:
     def __init__(self, base: Path, problems: Problems, env: abc.Mapping[str, str] | None):
         self.base, self.problems, self.env = base, problems, env
         self.cache: dict[tuple[str, str], Any] = {}
+        self.read: list[Path] = []
+
+    def digest(self, flows: Path) -> str:
+        """A short hash of flows.yaml and every file it names: which rules a decision was made under."""
+        sha = hashlib.sha256(flows.read_bytes())
+        for path in sorted(set(self.read)):
+            sha.update(path.name.encode() + b"\0" + path.read_bytes())
+        return sha.hexdigest()[:12]
 
     def _path(self, name: str, node: LDict, key: str) -> Path | None:
         path = self.base / name
         if not path.is_file():
             self.problems.at(node, key, f"mapping file {name!r} not found (looked in {path.parent})")
             return None
+        self.read.append(path)
         return path
 
     def source(self, name: str, node: LDict, key: str) -> Mapping | None:
@@ -78,7 +98,8 @@ def load_spec(path: str | Path, env: abc.Mapping[str, str] | None = None) -> Spe
     scoring = parse_scoring(data.get("scoring"), data, problems)
     flows = _flows(data.get("flows"), data, streams, default_stream, files, problems)
     problems.raise_if_any()
-    return Spec(display, 1, sources, scoring, tuple(flows), streams, default_stream, Scorer(scoring))
+    return Spec(display, 1, sources, scoring, tuple(flows), streams, default_stream, Scorer(scoring),
+                hash=files.digest(path))
 
 
 def _sources(node: Any, top: LDict, files: _Files, problems: Problems) -> dict[str, SourceSpec]:
@@ -192,7 +213,8 @@ def _flows(node: Any, top: LDict, streams: tuple[str, ...], default_stream: str,
             parse_duplicates(item.get("duplicates"), item, problems), account_match is not False,
             parse_route(item.get("route"), item, problems), parse_offer(item.get("offer"), item, problems),
             parse_feedback(item.get("feedback"), item, streams, problems),
-            parse_crm(item.get("crm"), item, problems, files.crm), item.line_of("when")))
+            parse_crm(item.get("crm"), item, problems, files.crm), item.line_of("when"),
+            parse_account(item.get("account"), item, problems)))
     _reachability(flows, node, problems)
     return flows
 

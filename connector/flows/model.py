@@ -18,6 +18,10 @@ CHOOSERS = ("round_robin", "weighted", "nearest", "performance")
 OFFER_MODES = ("sequential", "broadcast", "sequential_then_broadcast")
 CONFLICT_RULES = ("leadwire_wins", "crm_wins", "newest_wins")
 DEFAULT_REQUIRED = ("name", "company", "email", "phone")
+MERGE_POLICIES = ("keep", "fill_blank", "newest")  # what a repeat touch does to a stored lead's field
+IDENTITY_FIELDS = ("email", "first_name", "last_name", "phone", "company")  # never overwritten once a rep owns it
+OUTSIDE_HOURS = ("hold", "offer_anyway", "escalate")
+ON_WON = ("close_siblings", "reroute_siblings", "keep_siblings")
 
 OFFER_WINDOW_DEFAULT = timedelta(minutes=5)
 OFFER_WINDOW_MIN = timedelta(minutes=2)
@@ -159,6 +163,21 @@ class DuplicateSpec:
     name_threshold: float = 90.0
     company_threshold: float = 85.0
     action: str = "merge"
+    # field -> keep | fill_blank | newest (default newest); identity fields of an owned lead are only proposed
+    merge: dict[str, str] = field(default_factory=dict)
+
+    def merge_policy(self, name: str) -> str:
+        return self.merge.get(name, "newest")
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """The company-wide view: who owns an account, and what its other leads (siblings) do meanwhile."""
+
+    owner_on_accept: bool = True     # the first rep to accept a lead of an ownerless account owns it
+    route_to_owner: bool = True      # later leads of the account are offered to the owner first
+    hold_days: int = 90              # the owner holds the account this long after their last accept
+    on_won: str = "close_siblings"   # close_siblings | reroute_siblings | keep_siblings
 
 
 @dataclass(frozen=True)
@@ -184,11 +203,13 @@ class OfferSpec:
     max_offers: int | None = None
     hide_contact_until_accepted: bool = True
     escalate_to: str | None = None
+    outside_hours: str = "hold"  # hold | offer_anyway | escalate: when no eligible rep is working now
 
     def as_dict(self) -> dict:
         return {"mode": self.mode, "window_seconds": int(self.window.total_seconds()),
                 "sequential_count": self.sequential_count, "max_offers": self.max_offers,
-                "hide_contact_until_accepted": self.hide_contact_until_accepted, "escalate_to": self.escalate_to}
+                "hide_contact_until_accepted": self.hide_contact_until_accepted, "escalate_to": self.escalate_to,
+                "outside_hours": self.outside_hours}
 
 
 @dataclass(frozen=True)
@@ -237,6 +258,7 @@ class CrmMapping:
 class CrmSpec:
     hubspot: CrmMapping | None = None
     salesforce: CrmMapping | None = None
+    outcomes: bool = True  # write every decision (score, MQL level, status, stream, owner), not only accept/feedback
 
 
 @dataclass(frozen=True)
@@ -251,6 +273,7 @@ class Flow:
     feedback: FeedbackSpec = field(default_factory=FeedbackSpec)
     crm: CrmSpec = field(default_factory=CrmSpec)
     line: int = 0
+    account: AccountSpec = field(default_factory=AccountSpec)
 
 
 @dataclass(frozen=True)
@@ -265,6 +288,7 @@ class Spec:
     nurture_streams: tuple[str, ...]
     default_stream: str
     scorer: Any = field(default=None, compare=False, repr=False)  # scoring.Scorer, compiled at load
+    hash: str = ""  # of flows.yaml and every file it names: recorded with each decision made under it
 
     def flow(self, name: str) -> Flow:
         """The flow called `name` (NotFound otherwise)."""

@@ -15,11 +15,15 @@ from connector.flows.model import (
     DUPLICATE_ACTIONS,
     DUPLICATE_RULES,
     LEAD_FIELDS,
+    MERGE_POLICIES,
     OFFER_MODES,
     OFFER_WINDOW_DEFAULT,
     OFFER_WINDOW_MAX,
     OFFER_WINDOW_MIN,
+    ON_WON,
+    OUTSIDE_HOURS,
     ROUTE_FILTERS,
+    AccountSpec,
     Cadence,
     CrmField,
     CrmMapping,
@@ -126,7 +130,7 @@ def parse_duplicates(node: Any, flow: LDict, problems: Problems) -> DuplicateSpe
         return DuplicateSpec()
     if not expect(node, LDict, flow, "duplicates", "duplicates", problems):
         return DuplicateSpec()
-    check_keys(node, ("rules", "name_threshold", "company_threshold", "action"), "duplicates", problems)
+    check_keys(node, ("rules", "name_threshold", "company_threshold", "action", "merge"), "duplicates", problems)
     rules = _names(node, "rules", problems, DUPLICATE_RULES)
     for i, rule in enumerate(rules):
         if rule not in DUPLICATE_RULES:
@@ -139,7 +143,40 @@ def parse_duplicates(node: Any, flow: LDict, problems: Problems) -> DuplicateSpe
             value = default
         thresholds.append(float(value))
     return DuplicateSpec(tuple(r for r in rules if r in DUPLICATE_RULES), thresholds[0], thresholds[1],
-                         _choice(node, "action", DUPLICATE_ACTIONS, problems, "merge"))
+                         _choice(node, "action", DUPLICATE_ACTIONS, problems, "merge"), _merge_rules(node, problems))
+
+
+MERGEABLE = tuple(f for f in LEAD_FIELDS if f not in ("company_key", "company_domain")) + ("attributes.*",)
+
+
+def _merge_rules(node: LDict, problems: Problems) -> dict[str, str]:
+    """duplicates.merge: {lead field or attributes.NAME: keep | fill_blank | newest}."""
+    raw = node.get("merge")
+    if raw is None or not expect(raw, LDict, node, "merge", "duplicates.merge", problems):
+        return {}
+    rules: dict[str, str] = {}
+    for name, policy in raw.items():
+        known = name in LEAD_FIELDS or (isinstance(name, str) and name.startswith("attributes.") and len(name) > 11)
+        if not known:
+            problems.at(raw, name, f"duplicates.merge: unknown lead field {name!r}{did_you_mean(str(name), MERGEABLE)}")
+        elif policy not in MERGE_POLICIES:
+            problems.at(raw, name, f"duplicates.merge.{name} must be one of {', '.join(MERGE_POLICIES)}, "
+                                   f"not {policy!r}{did_you_mean(str(policy), MERGE_POLICIES)}")
+        else:
+            rules[str(name)] = str(policy)
+    return rules
+
+
+def parse_account(node: Any, flow: LDict, problems: Problems) -> AccountSpec:
+    """account: {owner_on_accept, route_to_owner, hold_days, on_won}: the company-wide view of a flow."""
+    if node is None:
+        return AccountSpec()
+    if not expect(node, LDict, flow, "account", "account", problems):
+        return AccountSpec()
+    check_keys(node, ("owner_on_accept", "route_to_owner", "hold_days", "on_won"), "account", problems)
+    return AccountSpec(_bool(node, "owner_on_accept", problems, True), _bool(node, "route_to_owner", problems, True),
+                       _int(node, "hold_days", problems, 90, 1, 3650),
+                       _choice(node, "on_won", ON_WON, problems, "close_siblings"))
 
 
 def parse_route(node: Any, flow: LDict, problems: Problems) -> RouteSpec | None:
@@ -194,7 +231,7 @@ def parse_offer(node: Any, flow: LDict, problems: Problems) -> OfferSpec:
     if not expect(node, LDict, flow, "offer", "offer", problems):
         return OfferSpec()
     check_keys(node, ("mode", "window", "sequential_count", "max_offers", "hide_contact_until_accepted",
-                      "escalate_to"), "offer", problems)
+                      "escalate_to", "outside_hours"), "offer", problems)
     return OfferSpec(
         _choice(node, "mode", OFFER_MODES, problems, "sequential"),
         duration(node, "window", problems, default=OFFER_WINDOW_DEFAULT, low=OFFER_WINDOW_MIN, high=OFFER_WINDOW_MAX,
@@ -203,6 +240,7 @@ def parse_offer(node: Any, flow: LDict, problems: Problems) -> OfferSpec:
         _int(node, "max_offers", problems, None, 1),
         _bool(node, "hide_contact_until_accepted", problems, True),
         _email(node, "escalate_to", problems),
+        _choice(node, "outside_hours", OUTSIDE_HOURS, problems, "hold"),
     )
 
 
@@ -264,7 +302,7 @@ def parse_crm(node: Any, flow: LDict, problems: Problems,
         return CrmSpec()
     if not expect(node, LDict, flow, "crm", "crm", problems):
         return CrmSpec()
-    check_keys(node, ("hubspot", "salesforce"), "crm", problems)
+    check_keys(node, ("hubspot", "salesforce", "outcomes"), "crm", problems)
     found: dict[str, CrmMapping | None] = {}
     for crm in ("hubspot", "salesforce"):
         if crm in node:
@@ -272,7 +310,7 @@ def parse_crm(node: Any, flow: LDict, problems: Problems,
                 found[crm] = load_file(node[crm], node, crm)
             else:
                 problems.at(node, crm, f"crm.{crm} must name a mapping file")
-    return CrmSpec(**found)
+    return CrmSpec(found.get("hubspot"), found.get("salesforce"), _bool(node, "outcomes", problems, True))
 
 
 def parse_crm_mapping(path: Path, display: str, problems: Problems, env: Mapping[str, str] | None) -> CrmMapping | None:

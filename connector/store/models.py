@@ -64,6 +64,7 @@ class Account(Base):
     domain: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str | None] = mapped_column(String(255), default=None)
     owner_rep_id: Mapped[int | None] = mapped_column(ForeignKey("reps.id"), default=None)
+    owner_until: Mapped[datetime | None] = mapped_column(default=None)  # the owner holds the account until then
     created_at: Mapped[datetime]
 
 
@@ -128,6 +129,11 @@ class Lead(Base):
     won_amount: Mapped[float | None] = mapped_column(Float, default=None)
     # offers: the ordered candidates and offer settings frozen at routing time (connector.offers)
     offer_plan: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # the lifecycle: timers the tick scans, the sibling a lead waits behind, the rules it was decided under
+    rescore_at: Mapped[datetime | None] = mapped_column(index=True, default=None)  # decaying events: score again
+    hold_until: Mapped[datetime | None] = mapped_column(index=True, default=None)  # outside hours: offer then
+    linked_to_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True, default=None)
+    decided_with: Mapped[str | None] = mapped_column(String(12), default=None)  # flows hash of the last decision
     updated_at: Mapped[datetime]
 
 

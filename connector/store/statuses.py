@@ -24,6 +24,7 @@ class LeadStatus(StrEnum):
     OFFERED = "offered"
     ACCEPTED = "accepted"
     ESCALATED = "escalated"
+    HELD = "held"  # routed outside every eligible rep's working hours: offered when the first one's day starts
     WON = "won"
     LOST = "lost"
     CLOSED = "closed"
