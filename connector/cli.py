@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from connector.commands import core_cmd, crm_cmd, demo_cmd, flows_cmd, reps_cmd, tick_cmd
+from connector.commands import core_cmd, crm_cmd, demo_cmd, flows_cmd, leads_cmd, replay_cmd, reps_cmd, tick_cmd
 from connector.core.errors import ConfigError
 
 
@@ -24,9 +24,11 @@ COMMANDS = [
     core_cmd.import_leads,
     demo_cmd.demo,
     reps_cmd.reps,
+    leads_cmd.leads,
     tick_cmd.tick,
     flows_cmd.validate,
     flows_cmd.simulate,
+    replay_cmd.replay,
     crm_cmd.sandbox,
     crm_cmd.sync,
 ]

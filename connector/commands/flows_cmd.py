@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 from rich.console import Console
@@ -29,18 +29,23 @@ def _default_flows() -> str:
 def validate(flows: str | None) -> None:
     """Check FLOWS (default flows.yaml) and the mapping files it names; exit 1 on any error."""
     path = flows or _default_flows()
-    try:
-        spec = load_spec(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem))
-        click.echo(f"{len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} found", err=True)
-        sys.exit(1)
+    spec = load_or_exit(path)
     files = {s.mapping_file for s in spec.sources.values()} | {
         m.file for f in spec.flows for m in (f.crm.hubspot, f.crm.salesforce) if m}
     weights = "/".join(f"{s.weight:g}" for s in spec.scoring.sections)
     click.echo(f"{path}: OK — {len(spec.sources)} sources, {len(spec.flows)} flows, {len(files)} mapping files, "
                f"scoring {weights}, MQL thresholds {'/'.join(map(str, spec.scoring.thresholds))}")
+
+
+def load_or_exit(path: str | Path) -> Spec:
+    """The flows spec at `path`; on a bad file, every problem as file:line: message, a count, and exit 1."""
+    try:
+        return load_spec(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem))
+        click.echo(f"{len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} found", err=True)
+        sys.exit(1)
 
 
 def _reps(path: Path | None) -> list[RepView]:
@@ -96,7 +101,25 @@ def _key(decision: Decision) -> tuple:
     return decision.outcome, decision.mql_level, decision.team
 
 
-def _side(decision: Decision) -> str:
+class Decided(Protocol):
+    """What a side of a comparison shows: a flows.Decision, or a stored decision (capture.replay.Side)."""
+
+    @property
+    def outcome(self) -> str | None: ...
+    @property
+    def score(self) -> int | None: ...
+    @property
+    def mql_level(self) -> int | None: ...
+    @property
+    def team(self) -> str | None: ...
+    @property
+    def nurture_stream(self) -> str | None: ...
+    @property
+    def reject_reason(self) -> str | None: ...
+
+
+def side(decision: Decided) -> str:
+    """One side of a comparison in a cell: "routed (62, MQL 2) → na_insight", with stream or reason."""
     mql = f"MQL {decision.mql_level}" if decision.mql_level else "no MQL"
     team = f" → {decision.team}" if decision.team else ""
     extra = decision.nurture_stream or decision.reject_reason or ""
@@ -178,19 +201,29 @@ def _map_row(spec: Spec, payload: dict[str, Any], default_source: str, *, csv_ro
         return None, str(exc)
 
 
+def diff_table(*columns: str) -> Table:
+    """The comparison table of simulate --against and replay: one folding column per name."""
+    table = Table(show_lines=True)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    return table
+
+
+def show(table: Table) -> None:
+    """Print a table at least 100 columns wide (wider terminals use their width)."""
+    Console(width=max(100, Console().width), soft_wrap=False).print(table)
+
+
 class _Writer:
     """table (rich), json (one object per line) or csv output of simulate."""
 
     def __init__(self, fmt: str, compare: bool, name: str, other: str | None):
         self.fmt, self.compare = fmt, compare
-        self.table = Table(show_lines=True)
+        cols = [name, other or "against"] if compare else ["outcome", "flow", "score", "MQL", "team", "reasons"]
+        self.table = diff_table("row", "lead", *cols)
         self.buffer = io.StringIO()
         self.csv = csv.writer(self.buffer)
-        if fmt == "table":
-            cols = [name, other or "against"] if compare else ["outcome", "flow", "score", "MQL", "team", "reasons"]
-            for col in ["row", "lead", *cols]:
-                self.table.add_column(col, overflow="fold")
-        elif fmt == "csv":
+        if fmt == "csv":
             if compare:
                 head = ["row", "email", "outcome", "mql_level", "team",
                         "against_outcome", "against_mql_level", "against_team"]
@@ -218,10 +251,10 @@ class _Writer:
         elif self.fmt == "csv":
             self.csv.writerow([number, email, a.outcome, a.mql_level, a.team, b.outcome, b.mql_level, b.team])
         else:
-            self.table.add_row(str(number), email or "-", _side(a), _side(b))
+            self.table.add_row(str(number), email or "-", side(a), side(b))
 
     def finish(self) -> None:
         if self.fmt == "table":
-            Console(width=max(100, Console().width), soft_wrap=False).print(self.table)
+            show(self.table)
         elif self.fmt == "csv":
             click.echo(self.buffer.getvalue(), nl=False)

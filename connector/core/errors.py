@@ -4,6 +4,7 @@
     ├── ConfigError          stop: fix settings / flows.yaml (lists every problem, file:line)
     ├── InvalidLead          reject: a payload or row that cannot become a lead (never retried)
     ├── NotFound             a named thing (source, lead, rep, offer) does not exist
+    ├── InvalidAction        a request the lead (or rep) cannot take in its state; says what to do instead
     ├── TokenError           a signed link is tampered, expired or already used
     └── CrmError
         ├── CrmTransientError   retry later: 429, 5xx, limit errors, timeouts
@@ -62,6 +63,16 @@ class InvalidLead(LeadwireError):
 
 class NotFound(LeadwireError):
     """A named thing does not exist."""
+
+
+class InvalidAction(LeadwireError):
+    """An action that cannot be carried out; the message says what to do instead. With `field`, the
+    request's value of that field is wrong (a bad request); without, the lead's or rep's state forbids
+    it ("lead 12 is won: reopen it first")."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        self.field = field
+        super().__init__(message)
 
 
 class TokenError(LeadwireError):

@@ -24,6 +24,7 @@ from connector.core.config import Settings, load_settings
 from connector.core.runtime import Runtime
 from connector.core.signing import sign
 from connector.demo.feedback_players import play_feedback
+from connector.demo.lifecycle_players import play_lifecycle
 from connector.demo.mailbox import Mailbox
 from connector.demo.offer_players import play_offers
 from connector.demo.sandbox import Sandbox
@@ -31,7 +32,7 @@ from connector.jobs.backends import ThreadQueue
 from connector.jobs.boot import build_runtime
 from connector.routing import reps
 from connector.store.models import InboxItem, Lead, TimelineEvent
-from connector.store.statuses import InboxStatus
+from connector.store.statuses import InboxStatus, LeadStatus
 from connector.sync import drain
 from connector.sync.owners import sync_owners
 from connector.web import create_app
@@ -103,6 +104,12 @@ def capture_stage(rt: Runtime, base: str, leads_file: Path) -> dict[str, Any]:
     return counts
 
 
+def still_escalated(rt: Runtime) -> int:
+    """Leads escalated and still waiting for a person at the end of the journey."""
+    with rt.db.session() as s:
+        return s.scalar(select(func.count()).select_from(Lead).where(Lead.status == LeadStatus.ESCALATED)) or 0
+
+
 def wait_processed(rt: Runtime, timeout: float = 60) -> None:
     """Until no inbox row is waiting (jobs run in the in-process worker threads)."""
     deadline = time.monotonic() + timeout
@@ -169,7 +176,13 @@ def run(workdir: Path, leads_file: Path | None = None) -> dict[str, Any]:
                 summary.update(capture_stage(rt, base, leads_file or EXAMPLES / "webform_leads.jsonl"))
                 summary.update(play_offers(rt, clock, mailbox))
                 summary.update(play_feedback(rt, clock, mailbox))
+                with requests.Session() as http:
+                    secret = rt.settings.secret("WEBSITE_FORM_SECRET") or ""
+                    summary.update(play_lifecycle(rt, clock, mailbox, base,
+                                                  lambda body: post_signed(http, base, secret, body),
+                                                  lambda: wait_processed(rt)))
             summary.update(crm_stage(rt, sandbox, clock))
+            summary["escalated_at_end"] = still_escalated(rt)  # as the dashboard counts them, after every stage
             summary["emails"] = len(mailbox.messages)
             summary["database"] = rt.settings.database_url
             return summary

@@ -1,5 +1,6 @@
 """Demo stage: reps answer offer e-mails on a simulated clock — some accept, some decline, some let
-offers expire — until every routed lead is accepted or escalated."""
+offers expire — until every routed lead is accepted or escalated (a lead held outside working hours is
+offered when the clock reaches its hold_until)."""
 from __future__ import annotations
 
 import re
@@ -99,10 +100,11 @@ def play_offers(rt: Runtime, clock: FakeClock, mailbox: Mailbox | None = None) -
         seen = len(texts)
         with rt.db.session() as s:
             next_expiry = s.scalar(select(func.min(Offer.expires_at)).where(Offer.status == OfferStatus.PENDING))
+            next_hold = s.scalar(select(func.min(Lead.hold_until)).where(Lead.status == LeadStatus.HELD))
         due = [at for oid, (at, _) in plan.items() if oid not in done]
-        if next_expiry is None:
+        if next_expiry is None and next_hold is None:  # held leads are offered when the rep's day starts
             break
-        when = min([next_expiry, *due])
+        when = min([at for at in (next_expiry, next_hold) if at is not None] + due)
         if when > clock.now():
             clock.set(when)
         for oid, (at, persona) in sorted(plan.items(), key=lambda kv: kv[1][0]):

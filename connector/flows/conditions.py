@@ -161,7 +161,7 @@ def compile_when(node: Any, parent: LDict | LList, key: Any, problems: Problems)
             if sub is None:
                 return None
             test = sub.test
-            return Condition(lambda f: not test(f), f"not ({sub.text})")
+            return Condition(lambda f: not test(f), f"not ({sub.text})", fields=sub.fields)
         if not isinstance(inner, LList) or not inner:
             problems.at(node, word, f"'{word}' needs a non-empty list of conditions")
             return None
@@ -214,7 +214,7 @@ def _leaf_condition(name: str, op: str, arg: Any, node: LDict, key: Any, problem
     shown = f"[{', '.join(map(str, arg))}]" if isinstance(arg, list) else str(arg)
     text = f"{name} exists" if op == "exists" and arg else f"{name} {_SYMBOL[op]} {shown}"
     cons = _constraint(op, arg)
-    return Condition(_leaf(name, op, arg), text, {name: cons} if cons else None)
+    return Condition(_leaf(name, op, arg), text, {name: cons} if cons else None, fields=frozenset({name}))
 
 
 def _all(parts: list[Condition]) -> Condition:
@@ -229,13 +229,13 @@ def _all(parts: list[Condition]) -> Condition:
         for fname, cons in p.constraints.items():
             constraints[fname] = _intersect(constraints[fname], cons) if fname in constraints else cons
     return Condition(lambda f: all(t(f) for t in tests), " and ".join(p.text for p in parts), constraints,
-                     all(p.always for p in parts))
+                     all(p.always for p in parts), frozenset().union(*(p.fields for p in parts)))
 
 
 def _any(parts: list[Condition]) -> Condition:
     tests = tuple(p.test for p in parts)
     return Condition(lambda f: any(t(f) for t in tests), "(" + " or ".join(p.text for p in parts) + ")", None,
-                     any(p.always for p in parts))
+                     any(p.always for p in parts), frozenset().union(*(p.fields for p in parts)))
 
 
 # ---- overlap analysis over plain conjunctions -------------------------------------------------

@@ -10,6 +10,7 @@ from connector.flows import mapping
 from connector.flows.matching import AccountMatch, DuplicateMatch, MatchIndex, find_duplicate, match_account
 from connector.flows.model import BANT_FIELDS, Flow, Spec
 from connector.flows.normalize import FREE_MAIL
+from connector.flows.ownership import owner_rule
 from connector.flows.routing import RepBook, RepView, RoutingPlan, plan
 
 
@@ -106,6 +107,20 @@ def _score_reason(score: int, level: int | None, breakdown: dict[str, dict]) -> 
     return f"score {score} ({mql}): " + (", ".join(parts) if parts else "no scored attribute present")
 
 
+def _account_reason(account: AccountMatch, now: datetime) -> str:
+    known = f"account {account.account_id}" if account.account_id else "new account"
+    if account.owner_rep_id is None:
+        owned = ", no owner"
+    elif account.current_owner(now) is None:
+        owned = f", owner rep {account.owner_rep_id} until {account.owner_until:%Y-%m-%d} (lapsed)"
+    else:
+        until = f" until {account.owner_until:%Y-%m-%d}" if account.owner_until else ""
+        owned = f", owner rep {account.owner_rep_id}{until}"
+    worked = f", lead {account.worked_lead_id} being worked by rep {account.worked_by}" \
+        if account.worked_lead_id is not None else ""
+    return f"account {account.domain} ({known}{owned}{worked})"
+
+
 def decide(spec: Spec, lead: dict, ctx: Context) -> Decision:
     """Score, pick the flow, match duplicates and account, qualify, and plan routing — with reasons."""
     score, level, breakdown = spec.scorer.score(lead, ctx.now)
@@ -122,11 +137,9 @@ def decide(spec: Spec, lead: dict, ctx: Context) -> Decision:
     reasons.append(f"flow {flow.name}: " + (f"matched {flow.when.text}" if flow.when else "catch-all"))
     duplicate = (find_duplicate(lead, flow.duplicates, ctx.index)
                  if flow.duplicates.rules and ctx.lead_id is None else None)
-    account = match_account(lead, ctx.index) if flow.account_match else None
+    account = match_account(lead, ctx.index, ctx.lead_id) if flow.account_match else None
     if account:
-        known = f"account {account.account_id}" if account.account_id else "new account"
-        owned = f", owner rep {account.owner_rep_id}" if account.owner_rep_id else ", no owner"
-        reasons.append(f"account {account.domain} ({known}{owned})")
+        reasons.append(_account_reason(account, ctx.now))
     if duplicate:
         how = {"email": "same e-mail", "phone": "same phone",
                "name_company": "similar name at the same company"}[duplicate.rule]
@@ -150,8 +163,10 @@ def decide(spec: Spec, lead: dict, ctx: Context) -> Decision:
     reasons.append(f"qualify: {detail} {cause}")
     routing = None
     if outcome == "routed":
-        owner = (account.owner_rep_id if account else None) or (duplicate.owner_rep_id if duplicate else None)
-        routing, why = plan(flow, facts, ctx.book, ctx.now, owner, ctx._tz_cache)
+        owner = (account.current_owner(ctx.now) if account else None) or \
+            (duplicate.owner_rep_id if duplicate else None)
+        routing, why = plan(flow, facts, ctx.book, ctx.now, owner, ctx._tz_cache,
+                            owner_rule(flow.account, account, ctx.now))
         reasons.extend(why)
     return Decision(outcome, flow.name, duplicate=duplicate, account=account, nurture_stream=stream,
                     reject_reason=reject, plan=routing, reasons=tuple(reasons), **base)

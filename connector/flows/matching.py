@@ -7,6 +7,7 @@ serves production with the same contract.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from rapidfuzz import fuzz, utils
@@ -32,22 +33,53 @@ class LeadRef:
 
 
 @dataclass(frozen=True)
+class WorkedLead:
+    """A lead of an account that a rep is working now (status accepted, not closed)."""
+
+    lead_id: int
+    rep_id: int | None = None
+
+
+@dataclass(frozen=True)
 class AccountRef:
+    """What matching needs to know about a stored account: its owner, until when the owner holds it
+    (None: no end, e.g. an owner from the CRM), and its leads being worked (newest accept first, at most
+    two, so that a lead decided again can leave itself out)."""
+
     id: int
     domain: str
     owner_rep_id: int | None = None
+    owner_until: datetime | None = None
+    worked: tuple[WorkedLead, ...] = ()
 
 
 @dataclass(frozen=True)
 class AccountMatch:
-    """The account a lead belongs to by company domain; account_id None if no account exists yet."""
+    """The account a lead belongs to by company domain; account_id None if no account exists yet.
+
+    `worked_lead_id` / `worked_by` name another lead of the account a rep is working now (the lead being
+    decided is never its own worked sibling)."""
 
     domain: str
     account_id: int | None = None
     owner_rep_id: int | None = None
+    owner_until: datetime | None = None
+    worked_lead_id: int | None = None
+    worked_by: int | None = None
+
+    def current_owner(self, now: datetime) -> int | None:
+        """The owner while they hold the account (owner_until None or later than now), else None."""
+        if self.owner_rep_id is None or (self.owner_until is not None and self.owner_until <= now):
+            return None
+        return self.owner_rep_id
 
     def as_dict(self) -> dict:
-        return {"domain": self.domain, "account_id": self.account_id, "owner_rep_id": self.owner_rep_id}
+        out: dict = {"domain": self.domain, "account_id": self.account_id, "owner_rep_id": self.owner_rep_id}
+        if self.owner_until is not None:
+            out["owner_until"] = self.owner_until.isoformat()
+        if self.worked_lead_id is not None:
+            out.update(worked_lead_id=self.worked_lead_id, worked_by=self.worked_by)
+        return out
 
 
 @dataclass(frozen=True)
@@ -173,10 +205,15 @@ def _fuzzy(lead: dict, spec: DuplicateSpec, index: MatchIndex) -> DuplicateMatch
     return DuplicateMatch(best[1].id, "name_company", round(best[0], 1), spec.action, best[1].owner_rep_id)
 
 
-def match_account(lead: dict, index: MatchIndex) -> AccountMatch | None:
-    """The lead's account by company domain (stored or not yet); free-mail domains have none."""
+def match_account(lead: dict, index: MatchIndex, lead_id: int | None = None) -> AccountMatch | None:
+    """The lead's account by company domain (stored or not yet); free-mail domains have none. `lead_id`:
+    the stored lead being decided again, left out of the account's worked leads."""
     domain = lead.get("company_domain")
     if not domain or domain in FREE_MAIL:
         return None
     found = index.account(domain)
-    return AccountMatch(domain, found.id, found.owner_rep_id) if found else AccountMatch(domain)
+    if found is None:
+        return AccountMatch(domain)
+    worked = next((w for w in found.worked if w.lead_id != lead_id), None)
+    return AccountMatch(domain, found.id, found.owner_rep_id, found.owner_until,
+                        worked.lead_id if worked else None, worked.rep_id if worked else None)

@@ -46,6 +46,7 @@ class Condition:
     # for overlap analysis: {field: ("set", frozenset) | ("range", lo, lo_incl, hi, hi_incl)} if a plain conjunction
     constraints: dict[str, tuple] | None = None
     always: bool = False
+    fields: frozenset[str] = frozenset()  # the facts it reads ('country', 'attributes.role', 'mql_level', ...)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from connector.flows import after_hours
 from connector.flows.model import Flow, OfferSpec, RouteSpec
+from connector.flows.ownership import ONLY_OWNER, OwnerRule
 from connector.flows.rep_index import RepIndex
 from connector.flows.routing_strategies import distance_km, rank
 
@@ -73,15 +75,26 @@ class RoutingPlan:
     fallback: str | None
     allow_outside_hours: bool
     offer: OfferSpec = field(default_factory=OfferSpec)
+    hold_until: datetime | None = None  # nobody kept: offer the lead then (outside_hours: hold)
+    hold_note: str | None = None        # "held until 2026-01-06 09:00 Europe/Berlin (Jo Rep's day starts)"
+    linked_to: int | None = None        # the account's lead being worked, that this one waits behind
+    account_owner: int | None = None    # the rep the account rule puts first (flows.ownership)
 
     @property
     def kept(self) -> list[int]:
         return [c.rep_id for c in self.candidates if c.kept]
 
     def as_dict(self) -> dict:
-        return {"team": self.team, "candidates": [c.as_dict() for c in self.candidates],
-                "strategies": list(self.strategies), "chooser": self.chooser, "fallback": self.fallback,
-                "allow_outside_hours": self.allow_outside_hours, "offer": self.offer.as_dict()}
+        out: dict = {"team": self.team, "candidates": [c.as_dict() for c in self.candidates],
+               "strategies": list(self.strategies), "chooser": self.chooser, "fallback": self.fallback,
+               "allow_outside_hours": self.allow_outside_hours, "offer": self.offer.as_dict()}
+        if self.hold_until is not None:
+            out.update(hold_until=self.hold_until.isoformat(), hold_note=self.hold_note)
+        if self.linked_to is not None:
+            out["linked_to"] = self.linked_to
+        if self.account_owner is not None:
+            out["account_owner"] = self.account_owner
+        return out
 
 
 class RepBook:
@@ -121,48 +134,95 @@ def team_for(route: RouteSpec, facts: dict) -> tuple[str | None, str]:
 
 
 def plan(flow: Flow, facts: dict, book: RepBook, now: datetime, owner_id: int | None,
-         tz_cache: dict) -> tuple[RoutingPlan | None, list[str]]:
-    """The routing plan for a lead the flow routes, plus reasons to explain it."""
+         tz_cache: dict, rule: OwnerRule | None = None) -> tuple[RoutingPlan | None, list[str]]:
+    """The routing plan for a lead the flow routes, plus reasons to explain it.
+
+    `owner_id` goes first under the route's "account_owner" filter; an account `rule` (flows.ownership)
+    puts its rep first even without that filter, and with `rule.only` keeps nobody else. When working
+    hours are all that keeps every rep from the lead, the flow's offer.outside_hours decides
+    (flows.after_hours): a hold (`hold_until`), the reps kept anyway, or nobody (escalation).
+    """
     route = flow.route
     if route is None:
         return None, ["flow has no route section: nothing to offer"]
     team, why = team_for(route, facts)
     reasons = [f"routing: {why}"]
-    members = book.members(team, facts, route) if team else []
+    members = list(book.members(team, facts, route)) if team else []  # a copy: the book memoises its lists
     outside = len(book.by_team.get(team, ())) - len(members) if team else 0
     if outside:
         reasons.append(f"routing: {outside} reps of team {team} do not cover the lead's territory or product")
-    use_owner = "account_owner" in route.filters and owner_id is not None
+    if rule is not None and rule.rep_id not in book.by_id:
+        reasons.append(f"routing: account owner rep {rule.rep_id} is not a known rep; routing as usual")
+        rule = None
+    if rule is not None:
+        owner_id = rule.rep_id
+        reasons.append(f"routing: {rule.reason}")
+    use_owner = owner_id is not None and (rule is not None or "account_owner" in route.filters)
     if use_owner and owner_id in book.by_id and all(r.id != owner_id for r in members):
         members.insert(0, book.by_id[owner_id])
-    candidates = _ranked(route, members, facts, now, owner_id if use_owner else None, book)
-    if not any(c.kept for c in candidates) and route.fallback in book.by_team and route.fallback != team:
+    pick = _Pick(route, facts, now, book, owner_id if use_owner else None, rule is not None and rule.only, team)
+    candidates, fell_back, counted = pick(members, route.allow_outside_hours)
+    if fell_back:
         reasons.append(f"routing: nobody in team {team} is eligible; trying fallback team {route.fallback}")
-        members = list(book.by_team[route.fallback])
-        candidates = _ranked(route, members, facts, now, None, book) + candidates
-    kept = [(None, c) for c in candidates if c.kept]
+    hold = None
+    if not any(c.kept for c in candidates) and after_hours.applies(route.filters, route.allow_outside_hours):
+        waiting, _, _ = pick(members, True)
+        candidates, hold, note = after_hours.resolve(flow.offer.outside_hours, candidates, waiting, book.by_id, now)
+        if note:
+            reasons.append(f"routing: {note}")
+    kept = [c for c in candidates if c.kept]
     passed = [c for c in candidates if not c.kept]
     strategies = tuple(route.filters) + (route.chooser,)
     if kept:
-        first = kept[0][1]
-        reasons.append(f"routing: {len(kept)} of {len(members)} reps kept ({route.chooser}); first: rep {first.rep_id}"
-                       f" ({first.reason})")
-    else:
-        reasons.append(f"routing: no rep of {len(members)} is eligible; fallback queue {route.fallback or '(none)'}")
+        reasons.append(f"routing: {len(kept)} of {counted} reps kept ({route.chooser}); first: rep {kept[0].rep_id}"
+                       f" ({kept[0].reason})")
+    elif hold is None:
+        reasons.append(f"routing: no rep of {counted} is eligible; fallback queue {route.fallback or '(none)'}")
     if passed:
         counts: dict[str, int] = {}
         for c in passed:
             counts[c.reason.split(":")[0]] = counts.get(c.reason.split(":")[0], 0) + 1
         reasons.append("routing: passed over " + ", ".join(f"{n} for {k}" for k, n in sorted(counts.items())))
     return RoutingPlan(team, candidates, strategies, route.chooser, route.fallback, route.allow_outside_hours,
-                       flow.offer), reasons
+                       flow.offer, hold_until=hold.until if hold else None, hold_note=hold.note if hold else None,
+                       linked_to=rule.linked_to if rule is not None else None,
+                       account_owner=rule.rep_id if rule is not None else None), reasons
 
 
-def _ranked(route: RouteSpec, members: list[RepView], facts: dict, now: datetime, owner_id: int | None,
-            book: RepBook) -> tuple[Candidate, ...]:
+@dataclass(frozen=True)
+class _Pick:
+    """Ranks a lead's members (then the fallback team's reps when none is kept, unless only the owner
+    may have it): returns (candidates, whether the fallback team was tried, how many reps were counted)."""
+
+    route: RouteSpec
+    facts: dict
+    now: datetime
+    book: RepBook
+    owner_id: int | None
+    only_owner: bool
+    team: str | None
+
+    def __call__(self, members: list[RepView], allow_outside_hours: bool) -> tuple[tuple[Candidate, ...], bool, int]:
+        route, book = self.route, self.book
+        filters = route.filters if self.owner_id is None or "account_owner" in route.filters \
+            else (*route.filters, "account_owner")
+        candidates = _ranked(route, filters, members, self.facts, self.now, self.owner_id, book, allow_outside_hours)
+        if self.only_owner:
+            return tuple(c if not c.kept or c.rep_id == self.owner_id else
+                         Candidate(c.rep_id, False, f"{ONLY_OWNER}: offered only to its owner", c.distance_km)
+                         for c in candidates), False, len(members)
+        if not any(c.kept for c in candidates) and route.fallback in book.by_team and route.fallback != self.team:
+            fallback = list(book.by_team[route.fallback])
+            return _ranked(route, filters, fallback, self.facts, self.now, None, book,
+                           allow_outside_hours) + candidates, True, len(fallback)
+        return candidates, False, len(members)
+
+
+def _ranked(route: RouteSpec, filters: tuple[str, ...], members: list[RepView], facts: dict, now: datetime,
+            owner_id: int | None, book: RepBook, allow_outside_hours: bool) -> tuple[Candidate, ...]:
     """Filters then chooser, by the routing strategies (connector.flows.routing_strategies)."""
-    ranked = rank(members, facts, now, filters=route.filters, chooser=route.chooser,
-                  allow_outside_hours=route.allow_outside_hours, account_owner_id=owner_id)
+    ranked = rank(members, facts, now, filters=filters, chooser=route.chooser,
+                  allow_outside_hours=allow_outside_hours, account_owner_id=owner_id)
     located = facts.get("latitude") is not None and facts.get("longitude") is not None
     return tuple(Candidate(r.rep_id, r.kept, r.reason, distance_km(book.by_id[r.rep_id], facts) if located else None)
                  for r in ranked)

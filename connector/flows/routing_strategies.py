@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -75,15 +75,58 @@ def in_working_hours(rep: Any, now: datetime) -> bool:
     return any(start <= clock < end for start, end in _ranges(hours.get(DAYS[weekday])))
 
 
+@lru_cache(maxsize=256)
+def zone(zone_name: str) -> ZoneInfo:
+    """The time zone called `zone_name`; an unknown name is read as UTC."""
+    try:
+        return ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 @lru_cache(maxsize=1024)
 def _local_time(zone_name: str, now: datetime) -> tuple[int, time]:
     """(weekday, wall-clock time) of `now` in a time zone; reps sharing a zone share the conversion."""
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    local = now.astimezone(zone)
+    local = now.astimezone(zone(zone_name))
     return local.weekday(), local.time().replace(tzinfo=None)
+
+
+def _starts(hours: dict, day: date) -> list[time]:
+    """The start times of the rep's working ranges on `day`, earliest first (empty ranges left out)."""
+    return sorted(start for start, end in _ranges(hours.get(DAYS[day.weekday()])) if start < end)
+
+
+def next_working_start(rep: Any, now: datetime) -> datetime | None:
+    """When the rep is next at work, at or after `now`, as aware UTC: `now` itself while the rep is
+    working (or has no working hours: always available), else the start of the rep's next working range,
+    found on the wall clock of the rep's own time zone (days off and weekends skipped; across a change
+    of daylight saving time 09:00 stays 09:00 local). None when the working hours name no working day."""
+    hours = field(rep, "working_hours")
+    if not hours or in_working_hours(rep, now):
+        return now
+    tz = zone(field(rep, "timezone") or "UTC")
+    local = now.astimezone(tz)
+    for offset in range(8):  # a week ahead, and today's weekday once more
+        day = local.date() + timedelta(days=offset)
+        for start in _starts(hours, day):
+            at = datetime.combine(day, start, tzinfo=tz)
+            if at > local:
+                return at.astimezone(UTC)
+    return None
+
+
+def starts_day(rep: Any, when: datetime) -> bool:
+    """True when `when` is the start of the rep's first working range of that (local) day."""
+    hours = field(rep, "working_hours") or {}
+    local = when.astimezone(zone(field(rep, "timezone") or "UTC"))
+    starts = _starts(hours, local.date())
+    return bool(starts) and starts[0] == local.time().replace(tzinfo=None)
+
+
+def local_label(when: datetime, zone_name: str | None) -> str:
+    """`when` on the wall clock of a time zone, named: "2026-01-06 09:00 Europe/Berlin"."""
+    name = zone_name or "UTC"
+    return f"{when.astimezone(zone(name)):%Y-%m-%d %H:%M} {name}"
 
 
 def is_absent(rep: Any, now: datetime) -> bool:

@@ -8,7 +8,7 @@ Arithmetic (docs/flows.md has a worked example):
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -188,6 +188,11 @@ class Scorer:
                 rules = {r.type: r for r in section.events}
                 self._event_plan = (section.name, rules, section.weight * section.events_weight / total / 10.0)
 
+    @property
+    def event_plan(self) -> tuple[dict[str, EventRule], float] | None:
+        """(event rules by type, score points per point of event priority), or None when no events score."""
+        return (self._event_plan[1], self._event_plan[2]) if self._event_plan else None
+
     def score(self, facts: dict[str, Any], now: datetime) -> tuple[int, int | None, dict[str, dict[str, Any]]]:
         """(score 0–100, MQL level or None, breakdown {section.attribute: {value, priority, points}})."""
         total = 0.0
@@ -236,9 +241,20 @@ def _choose(attr: Attribute, value: Any) -> int:
 
 
 def _event_points(events: Any, rules: dict[str, EventRule], now: datetime) -> tuple[float, dict[str, int]]:
-    if not isinstance(events, list):
-        return 0.0, {}
     total = 0.0
+    counts: dict[str, int] = {}
+    for rule, _age, decay in counted_events(events, rules, now):
+        counts[rule.type] = counts.get(rule.type, 0) + 1
+        total += rule.points * decay
+    return total, counts
+
+
+def counted_events(events: Any, rules: dict[str, EventRule],
+                   now: datetime) -> Iterator[tuple[EventRule, float | None, float]]:
+    """The events that count as of `now`, in stored order, as (rule, age in seconds or None, decay factor):
+    known types only, inside `within`, at most `max_count` per type; decay = 0.5 ** (age / half_life)."""
+    if not isinstance(events, list):
+        return
     counts: dict[str, int] = {}
     for event in events:
         if not isinstance(event, dict):
@@ -252,9 +268,7 @@ def _event_points(events: Any, rules: dict[str, EventRule], now: datetime) -> tu
         if rule.max_count is not None and counts.get(rule.type, 0) >= rule.max_count:
             continue
         counts[rule.type] = counts.get(rule.type, 0) + 1
-        decay = 0.5 ** (age / rule.half_life.total_seconds()) if rule.half_life and age else 1.0
-        total += rule.points * decay
-    return total, counts
+        yield rule, age, 0.5 ** (age / rule.half_life.total_seconds()) if rule.half_life and age else 1.0
 
 
 def _age_seconds(at: Any, now: datetime) -> float | None:

@@ -9,19 +9,22 @@ from collections.abc import Callable
 from datetime import datetime
 
 from connector import notify
-from connector.capture import inbox
+from connector.capture import inbox, lifecycle
 from connector.core.runtime import Runtime
 from connector.pursuit import requests
-from connector.routing import offers
+from connector.routing import offers, release, siblings
 from connector.sync import drain
 from connector.sync import events as crm_events
 
 STEPS: dict[str, Callable[[Runtime, datetime], int]] = {
     "capture.retake_stalled": inbox.retake_stalled,
+    "capture.rescore_due": lifecycle.rescore_due,
     "feedback.send_due": requests.send_due,
     "feedback.escalate_overdue": requests.escalate_overdue,
     "outbox.retry_step": notify.retry_step,
     "offers.expire_step": offers.expire_step,
+    "offers.release_held": release.release_held,
+    "accounts.settle_won": siblings.settle_won,
     "sync.drain_due": drain.drain_due,
     "events.poll_due": crm_events.poll_due,
 }

@@ -24,6 +24,7 @@ from connector.core.tokens import Tokens
 from connector.flows import Decision
 from connector.flows.model import OfferSpec
 from connector.pursuit import schedule
+from connector.routing import accounts, holds
 from connector.routing.cursors import order_for_offer
 from connector.routing.offer_view import preview_lines, summary
 from connector.store import timeline, writeback
@@ -96,8 +97,14 @@ def _settings(decision: Decision, rt: Runtime, flow_name: str | None) -> tuple[d
 
 def start(session: Session, rt: Runtime, lead: Lead, decision: Decision, now: datetime) -> list[Offer]:
     """Freeze the lead's candidates (stateful choosers applied under the pool lock) and make the
-    first offer(s) in the caller's transaction; escalate at once when nobody is eligible."""
+    first offer(s) in the caller's transaction; escalate at once when nobody is eligible. A lead waiting
+    behind a worked sibling is linked to it first (routing.accounts); one the plan holds outside working
+    hours is held instead (routing.holds) and offered by the tick when the hold ends."""
     plan = decision.plan
+    accounts.link_sibling(session, lead, plan, now)
+    if plan is not None and holds.should_hold(plan):
+        holds.hold(session, lead, plan, now)
+        return []
     kept = [c for c in (plan.candidates if plan else ()) if c.kept]
     settings, route = _settings(decision, rt, lead.flow)
     reps = {r.id: r for r in session.scalars(select(Rep).where(Rep.id.in_([c.rep_id for c in kept])))}
@@ -132,7 +139,7 @@ def advance(session: Session, rt: Runtime, lead: Lead, now: datetime) -> list[Of
     cands, pos = list(plan.get("candidates", [])), int(plan.get("next", 0))
     first = int(plan.get("round", 0)) == 0  # just routed: the engine checked eligibility a moment ago
     made = 0 if first else (session.scalar(select(func.count()).select_from(Offer)
-                                           .where(Offer.lead_id == lead.id)) or 0)
+                                           .where(Offer.lead_id == lead.id)) or 0) - int(plan.get("offset", 0))
     budget = (plan.get("max_offers") or len(cands)) - made
     mode = plan.get("mode", "sequential")
     broadcast = mode == "broadcast" or (mode == "sequential_then_broadcast"
@@ -216,16 +223,13 @@ def accept(rt: Runtime, offer_id: int, *, now: datetime | None = None) -> Answer
                            .values(status=OfferStatus.ACCEPTED, responded_at=now))
         if cast(CursorResult[Any], result).rowcount != 1:  # an UPDATE's result is a CursorResult
             return Answer("answered", offer.id, lead.id)
-        s.execute(update(Offer).where(Offer.lead_id == lead.id, Offer.id != offer.id,
-                                      Offer.status == OfferStatus.PENDING)
-                  .values(status=OfferStatus.LOST, responded_at=now))
+        close_pending(s, lead.id, now, OfferStatus.LOST)
         rep = _rep(s, offer.rep_id)
-        lead.owner_rep_id, lead.status, lead.accepted_at, lead.updated_at = rep.id, LeadStatus.ACCEPTED, now, now
         seconds = (now - lead.captured_at).total_seconds()
         timeline.record(s, lead.id, "accepted", f"Accepted by {rep.name} ({seconds:.0f} s after capture)",
                         {"offer_id": offer.id, "rep_id": rep.id, "seconds_to_accept": seconds}, at=now)
-        _sync_owner(s, rt, lead, rep)
-        schedule.on_accepted(s, rt, lead, now)
+        hand_over(s, rt, lead, rep, now)
+        accounts.claim_on_accept(s, rt, lead, rep, now)
         return Answer("accepted", offer.id, lead.id)
 
     try:
@@ -241,6 +245,38 @@ def accept(rt: Runtime, offer_id: int, *, now: datetime | None = None) -> Answer
 def _sync_owner(session: Session, rt: Runtime, lead: Lead, rep: Rep) -> None:
     """Queue the owner write-back to the CRMs the flow writes to (outbox, same transaction)."""
     writeback.enqueue_lead_write(session, rt, lead, reason="owner")
+
+
+def hand_over(session: Session, rt: Runtime, lead: Lead, rep: Rep, now: datetime) -> None:
+    """Make `rep` the owner of the (locked) lead as an accept does, in the caller's transaction: status
+    accepted, accepted_at now, the owner written back to the CRMs, and the feedback cadence started (a
+    previous owner's scheduled requests cancelled). The caller closes the pending offers and records why."""
+    lead.owner_rep_id, lead.status, lead.accepted_at, lead.updated_at = rep.id, LeadStatus.ACCEPTED, now, now
+    lead.hold_until = None
+    _sync_owner(session, rt, lead, rep)
+    schedule.on_accepted(session, rt, lead, now)
+
+
+def close_pending(session: Session, lead_id: int, now: datetime, status: OfferStatus) -> list[int]:
+    """Answer every pending offer of the lead with `status` (lost: another rep took it; withdrawn: the lead
+    was taken away from the offers); returns their ids. Call with the lead locked."""
+    ids = list(session.scalars(select(Offer.id).where(Offer.lead_id == lead_id, Offer.status == OfferStatus.PENDING)))
+    if ids:
+        session.execute(update(Offer).where(Offer.id.in_(ids), Offer.status == OfferStatus.PENDING)
+                        .values(status=status, responded_at=now))
+    return ids
+
+
+def restart(session: Session, rt: Runtime, lead: Lead, now: datetime) -> list[Offer]:
+    """Offer the (locked) lead again from the first candidate of its stored plan, each candidate checked
+    for eligibility now, with a fresh offer budget (earlier offers do not count against max_offers);
+    escalates when nobody is eligible. The caller closes pending offers first."""
+    plan = dict(lead.offer_plan or {})
+    made = session.scalar(select(func.count()).select_from(Offer).where(Offer.lead_id == lead.id)) or 0
+    plan.update(next=0, round=max(int(plan.get("round", 0)), 1), offset=made)
+    lead.offer_plan = plan
+    lead.hold_until = None
+    return advance(session, rt, lead, now)
 
 
 def decline(rt: Runtime, offer_id: int, *, reason: str | None = None, now: datetime | None = None) -> Answer:

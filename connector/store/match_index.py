@@ -4,9 +4,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from connector.flows.matching import AccountRef, LeadRef
+from connector.core.clock import as_utc
+from connector.flows.matching import AccountRef, LeadRef, WorkedLead
 from connector.store.models import Account, Lead
+from connector.store.statuses import LeadStatus
 
+MAX_WORKED = 2  # a lead decided again may be one of them; the engine leaves it out
 MAX_EXACT = 20  # an e-mail or phone shared by more leads than this adds nothing to matching
 
 _COLUMNS = (Lead.id, Lead.first_name, Lead.last_name, Lead.company, Lead.email, Lead.phone, Lead.owner_rep_id,
@@ -39,6 +42,18 @@ class SqlMatchIndex:
         return [LeadRef(*row) for row in rows]
 
     def account(self, domain: str) -> AccountRef | None:
-        row = self.session.execute(
-            select(Account.id, Account.domain, Account.owner_rep_id).where(Account.domain == domain)).first()
-        return AccountRef(*row) if row else None
+        """The account by its unique domain, with its owner, owner_until and the leads of it being worked
+        (accepted, not closed; newest accept first) through leads.account_id."""
+        row = self.session.execute(select(Account.id, Account.domain, Account.owner_rep_id, Account.owner_until)
+                                   .where(Account.domain == domain)).first()
+        if row is None:
+            return None
+        # through ix_leads_account_id: the status is compared as an expression (status || '') so that a
+        # planner without statistics (SQLite) never prefers ix_leads_status, which holds every accepted lead
+        worked = self.session.execute(
+            select(Lead.id, Lead.owner_rep_id)
+            .where(Lead.account_id == row.id, Lead.status.concat("") == LeadStatus.ACCEPTED.value,
+                   Lead.closed_at.is_(None))
+            .order_by(Lead.accepted_at.desc(), Lead.id.desc()).limit(MAX_WORKED))
+        return AccountRef(row.id, row.domain, row.owner_rep_id, as_utc(row.owner_until),
+                          tuple(WorkedLead(lead_id, rep_id) for lead_id, rep_id in worked))

@@ -6,7 +6,9 @@ A CRM record that matches a lead is compared field by field through the flow's m
   - otherwise the field's rule decides: crm_wins applies it, leadwire_wins writes ours back,
     newest_wins compares the CRM's modification time with the lead's.
 Applied owner changes set the lead's owner (by the rep's CRM owner id); status changes go to
-answers.from_crm (feedback where the flow maps the status). Every decision lands on the timeline.
+answers.from_crm (feedback where the flow maps the status). An applied change of a field the scoring
+model or a flow condition reads (flows/inputs.py) decides the lead again (capture/lifecycle.redecide).
+Every decision lands on the timeline.
 A record no lead matches is captured as a new lead through the inbox (inbox.accept).
 """
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.capture import inbox
+from connector.capture import inbox, lifecycle
 from connector.core.clock import as_utc
 from connector.core.runtime import Runtime
 from connector.crm.base import RecordChange
+from connector.flows.inputs import decision_fields
 from connector.pursuit import answers
 from connector.store import timeline, writeback
 from connector.store.models import Lead, OutboxItem, Rep
@@ -123,6 +126,10 @@ def apply_record(session: Session, rt: Runtime, crm: str, lead: Lead, change: Re
         lead.updated_at = now
     if write_back:
         writeback.enqueue_lead_write(session, rt, lead, write_back, crms=(crm,))
+    decisive = decision_fields(rt.spec)
+    touched = [f.field for f in mapping.fields if f.target in outcome["applied"] and f.field in decisive]
+    if touched:  # a field the scoring model or a flow condition reads: the lead is decided again
+        lifecycle.redecide(session, rt, lead, now, cause=f"{crm} change of {', '.join(touched)}", by=crm)
     return outcome
 
 

@@ -7,7 +7,10 @@ from connector.core.config import Settings
 from connector.core.runtime import Runtime
 from connector.jobs.boot import build_runtime
 from connector.web import (
+    account_page,
     api,
+    api_accounts,
+    api_actions,
     api_analytics,
     api_reps,
     crm_hooks,
@@ -23,12 +26,15 @@ BLUEPRINTS = [
     health.bp,
     hooks.bp,
     api.bp,
+    api_actions.bp,
     feedback.bp,
     dashboard.bp,
     api_analytics.bp,
     offer_page.bp,
     api_reps.bp,
     crm_hooks.bp,
+    api_accounts.bp,
+    account_page.bp,
 ]
 
 

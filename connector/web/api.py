@@ -1,14 +1,16 @@
-"""The REST API: capture a lead, inbox status, leads (filtered, paginated) and one lead with its timeline
-and offers. Every view needs the API key (the blueprint's before_request hook, web/auth.py)."""
+"""The REST API: capture a lead, inbox status, leads (filtered, paginated), one lead with its timeline
+and offers, and behavioural events of a lead (each decides it again). Every view needs the API key (the
+blueprint's before_request hook, web/auth.py)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select
 
-from connector.capture import inbox
+from connector.capture import inbox, lifecycle
+from connector.flows.model import Spec
 from connector.store import timeline
 from connector.store.models import Lead, Offer
 from connector.web.auth import require_api_key
@@ -20,6 +22,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(require_api_key)
 
 MAX_PAGE = 200
+MAX_EVENTS = 100  # events per POST /api/leads/<id>/events
+CLOCK_SKEW = timedelta(minutes=5)  # an event time this far ahead of ours is taken as now's
 
 
 def _json(value: Any) -> Any:
@@ -105,3 +109,70 @@ def get_lead(lead_id: int) -> Response:
                            "responded_at": _json(o.responded_at), "decline_reason": o.decline_reason}
                           for o in s.scalars(select(Offer).where(Offer.lead_id == lead_id).order_by(Offer.id))]
     return jsonify(body)
+
+
+def _event_types(spec: Spec) -> list[str]:
+    return sorted({rule.type for section in spec.scoring.sections for rule in section.events})
+
+
+def _event_time(raw: Any, where: str, now: datetime) -> str:
+    """An event's `at` as ISO UTC text (default now); a time without a zone is UTC."""
+    if raw is None:
+        return now.astimezone(UTC).isoformat()
+    try:
+        when = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise ApiError(400, f"{where}.at must be an ISO 8601 time such as 2026-01-05T09:00:00Z, not {raw!r}",
+                       field=f"{where}.at")
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if when > now + CLOCK_SKEW:
+        raise ApiError(400, f"{where}.at {raw!r} is in the future", field=f"{where}.at")
+    return min(when, now).astimezone(UTC).isoformat()
+
+
+def _events_from(body: Any, spec: Spec, now: datetime) -> list[dict[str, Any]]:
+    """The request's events as stored: {type, at[, data]}; ApiError(400) naming the first bad field."""
+    items = body if isinstance(body, list) else [body]
+    if body is None or not items or not all(isinstance(item, dict) for item in items):
+        raise ApiError(400, 'the body must be an event {"type": ..., "at": ..., "data": {...}} or a non-empty '
+                            "list of them", field="body")
+    if len(items) > MAX_EVENTS:
+        raise ApiError(400, f"at most {MAX_EVENTS} events per request, not {len(items)}", field="body")
+    known = _event_types(spec)
+    events = []
+    for i, item in enumerate(items):
+        where = f"events[{i}]" if isinstance(body, list) else "event"
+        unknown = sorted(set(item) - {"type", "at", "data"})
+        if unknown:
+            raise ApiError(400, f"{where}: unknown field {unknown[0]!r}; an event has type, at and data",
+                           field=f"{where}.{unknown[0]}")
+        kind = item.get("type")
+        if not isinstance(kind, str) or kind.strip().lower() not in known:
+            raise ApiError(400, f"{where}.type must be one of the scoring model's event types: {', '.join(known)}"
+                           f"; not {kind!r}", field=f"{where}.type", known=known)
+        event: dict[str, Any] = {"type": kind.strip().lower(), "at": _event_time(item.get("at"), where, now)}
+        if "data" in item:
+            if not isinstance(item["data"], dict):
+                raise ApiError(400, f"{where}.data must be an object", field=f"{where}.data")
+            event["data"] = item["data"]
+        events.append(event)
+    return events
+
+
+@bp.post("/leads/<int:lead_id>/events")
+def post_events(lead_id: int) -> tuple[Response, int]:
+    """Behavioural events of a lead ({type, at, data} or a list): appended (the same type and time once)
+    and the lead decided again; answers the transition (promoted, owner_told, demoted, rescored, unchanged)."""
+    rt = current_runtime()
+    now = rt.clock.now()
+    with rt.db.session() as s:
+        if s.get(Lead, lead_id) is None:
+            raise ApiError(404, f"no lead {lead_id}")
+        events = _events_from(request.get_json(force=True, silent=True), rt.spec, now)
+        result, added = lifecycle.add_events(s, rt, lead_id, events, now, by="api")
+        lead = s.get(Lead, lead_id)
+        body = {**result.as_dict(), "events_added": added,
+                "rescore_at": _json(lead.rescore_at) if lead is not None else None}
+    return jsonify(body), 200

@@ -1,4 +1,5 @@
-"""The RevOps dashboard: login, measures as SVG charts and tables, CSV export, queue, lead search."""
+"""The RevOps dashboard: login, measures as SVG charts and tables, CSV export, queue, lead search, and
+a lead's page with its manual actions (assign, reoffer, reroute, reopen: POST forms with a CSRF token)."""
 from __future__ import annotations
 
 import hashlib
@@ -6,12 +7,17 @@ import hmac
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import distinct, select
+from sqlalchemy.orm import Session
 
 from connector.analytics import MEASURES, Filters, InvalidFilter, run, run_all
 from connector.analytics.filters import LEADS, REPS
 from connector.analytics.unassigned import lead_detail, search
+from connector.capture import actions
+from connector.core.errors import InvalidAction, NotFound
+from connector.core.runtime import Runtime
+from connector.web import csrf
 from connector.web.auth import has_api_key
 from connector.web.context import current_runtime
 from connector.web.dashboard_charts import fmt, render
@@ -20,6 +26,8 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="
 SESSION_KEY = "leadwire_dashboard"
 OPEN_ENDPOINTS = {"dashboard.login"}
 MAX_OPTIONS = 200
+BY_KEY = "leadwire_dashboard_by"  # the name last given on an action form, offered again
+LEAD_ACTIONS = ("assign", "reoffer", "reroute", "reopen")
 
 
 def _credentials() -> list[str]:
@@ -142,7 +150,56 @@ def lead_search():
 
 @bp.get("/leads/<int:lead_id>")
 def lead(lead_id: int):
-    """One lead: its fields, score breakdown and timeline with each decision's explanation."""
-    with current_runtime().db.engine.connect() as conn:
+    """One lead: its fields, hold, sibling and account, score breakdown, timeline with each decision's
+    explanation, and the forms of the actions its status allows."""
+    return _lead_page(lead_id)
+
+
+def _lead_page(lead_id: int, error: str | None = None, status: int = 200):
+    rt = current_runtime()
+    with rt.db.engine.connect() as conn:
         detail = lead_detail(conn, lead_id)
-    return render_template("dashboard_lead.html", fmt=fmt, **detail)
+        reps = conn.execute(select(REPS.c.id, REPS.c.name, REPS.c.team).where(REPS.c.active.is_(True))
+                            .order_by(REPS.c.name)).all()
+    return render_template("dashboard_lead.html", fmt=fmt, error=error, reps=reps, csrf_field=csrf.FIELD,
+                           csrf_token=csrf.token(rt.settings.secret_key), by=session.get(BY_KEY, ""),
+                           streams=rt.spec.nurture_streams if rt.spec is not None else (),
+                           closed=actions.CLOSED, waiting=actions.ROUTED, **detail), status
+
+
+@bp.post("/leads/<int:lead_id>/<action>")
+def lead_action(lead_id: int, action: str):
+    """One action form of the lead page; back to the page with what was done, or with why not (4xx)."""
+    if action not in LEAD_ACTIONS:
+        return _lead_page(lead_id, f"no action {action!r}; use one of {', '.join(LEAD_ACTIONS)}", 404)
+    rt = current_runtime()
+    if not csrf.valid(rt.settings.secret_key, request.form.get(csrf.FIELD)):
+        return _lead_page(lead_id, "this form has expired or did not come from this page: try again", 400)
+    by = request.form.get("by", "").strip()[:64]
+    try:
+        with rt.db.session() as s:
+            done = _act(s, rt, action, lead_id, by or "dashboard")
+    except NotFound as exc:
+        return _lead_page(lead_id, str(exc), 404)
+    except InvalidAction as exc:
+        return _lead_page(lead_id, str(exc), 400 if exc.field else 409)
+    session[BY_KEY] = by
+    flash(done.message)
+    return redirect(url_for("dashboard.lead", lead_id=lead_id), 303)
+
+
+def _act(s: Session, rt: Runtime, action: str, lead_id: int, by: str) -> actions.Done:
+    form, now = request.form, rt.clock.now()
+    if action == "assign":
+        rep = form.get("rep_id", "").strip()
+        if not rep.isdigit():
+            raise InvalidAction("choose the rep to assign the lead to", field="rep_id")
+        return actions.assign(s, rt, lead_id, int(rep), by=by, now=now)
+    if action == "reopen":
+        to = form.get("to", "")
+        if to not in actions.REOPEN_TO:
+            raise InvalidAction(f"choose where to reopen the lead: {' or '.join(actions.REOPEN_TO)}", field="to")
+        stream = form.get("stream", "").strip() if to == "nurture" else ""
+        return actions.reopen(s, rt, lead_id, to=to, stream=stream or None, by=by, now=now)
+    act = actions.reoffer if action == "reoffer" else actions.reroute
+    return act(s, rt, lead_id, by=by, now=now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from connector.core.errors import InvalidLead, LeadwireError, NotFound, TokenError
+from connector.core.errors import InvalidAction, InvalidLead, LeadwireError, NotFound, TokenError
 
 
 class ApiError(Exception):
@@ -27,6 +27,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def _not_found(exc: NotFound):
         return jsonify({"error": str(exc)}), 404
+
+    @app.errorhandler(InvalidAction)
+    def _invalid_action(exc: InvalidAction):  # a wrong value in the request: 400; the lead's state: 409
+        if exc.field:
+            return jsonify({"error": str(exc), "field": exc.field}), 400
+        return jsonify({"error": str(exc)}), 409
 
     @app.errorhandler(TokenError)
     def _token(exc: TokenError):

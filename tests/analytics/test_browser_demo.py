@@ -39,10 +39,10 @@ def test_dashboard_after_leadwire_demo(live_server, demo):
         assert {"captured", "mql_levels", "offer_rates", "funnel", "conversion", "reps"} <= set(shapes), shapes
         assert all(shapes.values()), shapes
         # the dashboard agrees with the demo's own summary
-        assert summary_figure(page, "captured", "leads") == figures["leads"]
+        assert summary_figure(page, "captured", "leads") == figures["leads_at_end"]
         accepted = page.locator("#offer_rates tbody tr", has_text="accepted").first.inner_text().split()
-        assert int(accepted[1]) == figures["accepted"]
-        assert summary_figure(page, "missed", "escalated") == figures["escalated"]
+        assert int(accepted[1]) == figures["accepted_at_end"]
+        assert summary_figure(page, "missed", "escalated") == figures["escalated_at_end"]
 
         campaign = page.eval_on_selector("select[name=campaign] option:nth-child(2)", "o => o.value")
         page.select_option("select[name=campaign]", campaign)

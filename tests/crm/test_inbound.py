@@ -134,4 +134,11 @@ def test_the_poller_step_runs_when_enabled_and_moves_its_watermark(runtime, sand
         assert len(s.scalars(select(InboxItem).where(InboxItem.channel == "salesforce")).all()) == 210
     assert run_tick(runtime)["events.poll_due"] == 0  # polled less than a minute ago
     clock.advance(minutes=2)
+    # meanwhile each new lead's decision (nurture, score) was written back to its record: those writes of
+    # Leadwire's own are read once, as echoes (nothing taken), and the watermark moves past them
+    echoes = run_tick(runtime)["events.poll_due"]
+    with runtime.db.session() as s:
+        assert not s.scalars(select(TimelineEvent).where(TimelineEvent.kind.in_(("crm.change", "crm.conflict")))).all()
+    assert echoes > 1
+    clock.advance(minutes=2)
     assert run_tick(runtime)["events.poll_due"] == 1  # only the last record, at the watermark

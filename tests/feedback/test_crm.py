@@ -82,9 +82,10 @@ def test_level_3_won_writes_the_configured_status_and_amount(crm_rt, clock):
     lead_id = lead_in_crm(crm_rt)
     answer(crm_rt, lead_id, outcome="won", amount=18000.0, close_date=clock.now().date())
     [(_, hubspot), (_, salesforce)] = [(crm, fields) for crm, _, _, fields in outbox(crm_rt, lead_id)]
-    assert hubspot == {"leadwire_result": "won", "leadwire_won_amount": 18000.0}   # "": HubSpot's status left as is
+    assert hubspot == {"leadwire_result": "won", "leadwire_won_amount": 18000.0,   # "": HubSpot's status left as is
+                       "leadwire_status": "won"}                                   # Leadwire's own status
     assert salesforce == {"Status": "Closed - Converted", "Leadwire_Result__c": "won", "Leadwire_Won_Amount__c": 18000.0,
-                          "Leadwire_Close_Date__c": "2026-01-05"}
+                          "Leadwire_Close_Date__c": "2026-01-05", "Leadwire_Status__c": "won"}
     with crm_rt.db.session() as s:
         lead = s.get(Lead, lead_id)
         assert (lead.status, lead.won_amount, lead.closed_at.date()) == ("won", 18000.0, clock.now().date())
@@ -98,9 +99,10 @@ def test_level_3_lost_goes_back_to_nurture_keeping_its_history(crm_rt, clock):
     answer(crm_rt, lead_id, outcome="lost", lost_reason="competitor", close_date=clock.now().date())
     hubspot, salesforce = (fields for _, _, _, fields in outbox(crm_rt, lead_id)[2:])
     assert hubspot == {"hs_lead_status": "UNQUALIFIED", "leadwire_result": "lost", "leadwire_lost_reason": "competitor",
-                       "leadwire_nurture_stream": "recycle"}
+                       "leadwire_nurture_stream": "recycle", "leadwire_status": "nurture"}
     assert salesforce == {"Status": "Closed - Not Converted", "Leadwire_Result__c": "lost", "Leadwire_Lost_Reason__c": "competitor",
-                          "Leadwire_Close_Date__c": "2026-01-10"}
+                          "Leadwire_Close_Date__c": "2026-01-10", "Leadwire_Status__c": "nurture",
+                          "Leadwire_Nurture_Stream__c": "recycle"}
     with crm_rt.db.session() as s:
         lead = s.get(Lead, lead_id)
         assert (lead.status, lead.nurture_stream, lead.owner_rep_id is not None) == ("nurture", "recycle", True)

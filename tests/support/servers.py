@@ -35,8 +35,11 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgresql_server() -> Iterator[str]:
-    """Start a throwaway cluster on a free port; yield a server URL (database `postgres`)."""
+def postgresql_server(*, durable: bool = False) -> Iterator[str]:
+    """Start a throwaway cluster on a free port; yield a server URL (database `postgres`).
+
+    Tests trade durability for speed (fsync off); `durable=True` keeps PostgreSQL's production defaults
+    (fsync, synchronous_commit, full_page_writes on), as a bench of the production path needs."""
     root = Path(tempfile.mkdtemp(prefix="leadwire-pg-"))
     data = root / "data"
     if os.geteuid() == 0:
@@ -44,8 +47,8 @@ def postgresql_server() -> Iterator[str]:
     port = free_port()
     subprocess.run(_as_postgres([_pg_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
                                  "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
-    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off " \
-           f"-c full_page_writes=off -c max_connections=200"
+    fast = "" if durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 {fast}-c max_connections=200"
     subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"),
                                  "-w", "start"]), check=True, capture_output=True)
     try:

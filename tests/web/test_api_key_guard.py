@@ -25,7 +25,7 @@ def _api_requests(app):
 def test_the_api_routes_are_found(app):
     urls = {url for _, url in _api_requests(app)}
     assert {"/api/leads", "/api/leads/1", "/api/inbox/1", "/api/reps", "/api/queue/unassigned",
-            "/api/analytics", "/api/analytics/1"} <= urls
+            "/api/analytics", "/api/analytics/1", "/api/leads/1/assign", "/api/leads/1/reopen"} <= urls
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong-key"}, {"Authorization": API_KEY},
@@ -51,7 +51,7 @@ def test_every_api_route_is_closed_when_no_key_is_configured(make_runtime, sqlit
 
 def test_each_blueprint_with_api_routes_has_the_guard_as_its_before_request_hook(app):
     owners = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.rule.startswith("/api")}
-    assert owners == {"api", "api_reps", "api_analytics"}
+    assert owners == {"api", "api_reps", "api_analytics", "api_actions", "api_accounts"}
     for name in owners:
         assert require_api_key in app.before_request_funcs.get(name, []), name
 

@@ -1,4 +1,5 @@
-"""The local CRM sandbox: HubSpot CRM v3 and Salesforce REST subsets with the vendors' wire formats.
+"""The local CRM sandbox: HubSpot CRM v3 and Salesforce REST subsets with the vendors' wire formats, strict
+like the vendors: a write naming a property or field the org does not have is refused (schema.py).
 
     sandbox = Sandbox().start()          # http://127.0.0.1:<port> (HubSpot), sandbox.tls_url (Salesforce)
     sandbox.set_faults(outage=True)      # or POST /_sandbox/faults {"outage": true}

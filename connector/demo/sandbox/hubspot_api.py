@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from connector.demo.sandbox.schema import hubspot_unknown
 from connector.demo.sandbox.state import SandboxState, hs_time
 
 BATCH_LIMIT = 100
@@ -38,8 +39,8 @@ def _view(contact: dict, wanted: list[str] | None) -> dict:
 
 
 def validate(state: SandboxState, props: dict) -> str | None:
-    """The reason HubSpot would refuse these property values, or None."""
-    problems = []
+    """The reason HubSpot would refuse these property values, or None (unknown properties first)."""
+    problems = hubspot_unknown(state.schema, props)
     status = props.get("hs_lead_status")
     allowed = state.picklists["hs_lead_status"]
     if status not in (None, "") and status not in allowed:

@@ -7,6 +7,7 @@ from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from connector.demo.sandbox import soql
+from connector.demo.sandbox.schema import salesforce_unknown
 from connector.demo.sandbox.state import API_USER_ID, SandboxState, sf_time
 
 COLLECTION_LIMIT = 200
@@ -26,8 +27,11 @@ def sf_error(status: int, code: str, message: str, fields: list | None = None) -
 
 
 def validate(state: SandboxState, fields: dict, *, creating: bool) -> list[dict]:
-    """The errors Salesforce would give these Lead field values (empty when valid)."""
+    """The errors Salesforce would give these Lead field values (empty when valid); an unknown field first."""
     errors = []
+    unknown = salesforce_unknown(state.schema, fields)
+    if unknown:
+        errors.append(no_such_column(unknown))
     if creating:
         missing = [f for f in ("LastName", "Company") if not fields.get(f)]
         if missing:
@@ -46,6 +50,11 @@ def validate(state: SandboxState, fields: dict, *, creating: bool) -> list[dict]
         errors.append({"statusCode": "INVALID_EMAIL_ADDRESS", "fields": ["Email"],
                        "message": f"Email: invalid email address: {email}"})
     return errors
+
+
+def no_such_column(name: str) -> dict:
+    """Salesforce's answer to a field the Lead object does not have (the whole request is refused)."""
+    return {"statusCode": "INVALID_FIELD", "fields": [], "message": f"No such column '{name}' on sobject of type Lead"}
 
 
 def write_lead(state: SandboxState, lead: dict | None, fields: dict, *, by: str = API_USER_ID) -> dict:
@@ -187,6 +196,10 @@ def register(app: Flask, state: SandboxState) -> None:
                             f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call")
         if field is not None and field not in EXTERNAL_ID_FIELDS:
             return sf_error(404, "NOT_FOUND", NO_EXTERNAL_ID + field)
+        unknown = next((n for n in (salesforce_unknown(state.schema, r) for r in records if isinstance(r, dict)) if n),
+                       None)
+        if unknown:  # refused while the records are read, before any is processed
+            return sf_error(400, "INVALID_FIELD", no_such_column(unknown)["message"])
         with state.lock:
             plans = [_plan(state, r, request.method, field) for r in records]
             failed = any(errors for _, _, errors in plans)

@@ -9,6 +9,8 @@ from dataclasses import fields as dc_fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connector.demo.sandbox.schema import default_schema
+
 
 @dataclass
 class Faults:
@@ -75,6 +77,7 @@ class SandboxState:
     writes: Counter = field(default_factory=Counter)           # ("hubspot", id) -> times written by the API
     queries: dict[str, list] = field(default_factory=dict)     # query locator -> remaining records
     picklists: dict[str, set] = field(default_factory=dict)    # restricted values: "Lead.Status", "hs_lead_status"
+    schema: dict[str, set[str]] = field(default_factory=default_schema)  # properties / fields the org has
     lock: threading.RLock = field(default_factory=threading.RLock)
     _seq: int = 0
     _last: datetime | None = None
@@ -109,6 +112,7 @@ class SandboxState:
             self.writes.clear()
             self.picklists.clear()
             self.picklists.update(default_picklists())
+            self.schema = default_schema()
             self._last = None
 
     def stats(self) -> dict[str, Any]:
