@@ -35,18 +35,22 @@ def offer_rates(conn: Connection, f: Filters) -> Table:
                  rows, summary=summary, chart={"kind": "bar", "label": "status", "values": ["offers"]})
 
 
+WAITING = (LeadStatus.OFFERED, LeadStatus.HELD)  # routed, not yet missed: an offer is out, or will be
+
+
 def missed(conn: Connection, f: Filters) -> Table:
     """Routed leads: how many were accepted, are still waiting on an offer, were escalated, or never accepted.
 
-    never accepted = routed, no accepted_at, and no longer waiting on an open offer (status != offered).
+    still waiting = not accepted and on an open offer (offered) or held for a rep's working hours (held).
+    never accepted = routed, no accepted_at, and no longer waiting.
     missed rate = never accepted / (routed - still waiting).
     """
     c = LEADS.c
     not_accepted = c.accepted_at.is_(None)
+    waits = c.status.in_(WAITING)
     stmt = (select(func.count(), count_if(c.first_offered_at.is_not(None)), count_if(c.accepted_at.is_not(None)),
-                   count_if(not_accepted & (c.status == LeadStatus.OFFERED)),
-                   count_if(c.status == LeadStatus.ESCALATED),
-                   count_if(not_accepted & (c.status != LeadStatus.OFFERED)))
+                   count_if(not_accepted & waits), count_if(c.status == LeadStatus.ESCALATED),
+                   count_if(not_accepted & ~waits))
             .where(*f.lead_where(), c.outcome == "routed"))
     routed, offered, accepted, waiting, escalated, never = conn.execute(stmt).one()
     decided = routed - waiting
@@ -61,4 +65,4 @@ def missed(conn: Connection, f: Filters) -> Table:
                  summary={"routed": routed, "escalated": escalated, "never_accepted": never,
                           "missed_rate": rate(never, decided)},
                  chart={"kind": "bar", "label": "stage", "values": ["leads"]},
-                 note="Rates are shares of routed leads no longer waiting on an open offer.")
+                 note="Rates are shares of routed leads no longer waiting on an open offer or a working day.")

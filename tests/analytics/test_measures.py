@@ -6,6 +6,8 @@ from datetime import date
 import pytest
 
 from connector.analytics import Filters, run
+from connector.store.models import Lead
+from connector.store.statuses import LeadStatus
 from tests.analytics.seed import seed
 
 MIN = 60.0
@@ -98,6 +100,15 @@ def test_escalations_and_missed_leads(db, data):
     assert counts == {"routed": 7, "offered": 6, "accepted": 4, "still waiting": 1, "escalated": 1,
                       "never accepted": 2}
     assert table.summary == {"routed": 7, "escalated": 1, "never_accepted": 2, "missed_rate": round(2 / 6, 4)}
+
+
+def test_a_lead_held_for_working_hours_is_still_waiting_not_missed(db, data):
+    with db.session() as s:
+        s.get(Lead, data["L12"]).status = LeadStatus.HELD  # routed at night: offered when a rep's day starts
+    table = run(db, "missed")
+    counts = {r["stage"]: r["leads"] for r in table.rows}
+    assert (counts["still waiting"], counts["never accepted"]) == (2, 1)  # L6 offered, L12 held; L4 escalated
+    assert table.summary["missed_rate"] == round(1 / 5, 4)
 
 
 def test_feedback_compliance_per_level(db, data):
