@@ -2,8 +2,7 @@
 
 A new lead is stored with its decision (and its first offer when routed); a repeat touch of a stored
 lead (duplicate action merge) is merged into it per the flow's merge rules (flows/merge.py) and the lead
-is decided again (capture/lifecycle.redecide). The engine-against-the-store helpers live in stored.py
-and are re-exported here (decide_stored, restate, stored_fields, rep_snapshot, STATUS_FOR_OUTCOME).
+is decided again (capture/lifecycle.redecide). The engine-against-the-store helpers live in stored.py.
 """
 from __future__ import annotations
 
@@ -13,15 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from connector.capture import lifecycle
-from connector.capture.stored import (
-    STATUS_FOR_OUTCOME,
-    account_id,
-    apply_decision,
-    decide_stored,
-    rep_snapshot,
-    restate,
-    stored_fields,
-)
+from connector.capture.stored import account_id, apply_decision, rep_snapshot
 from connector.core.errors import NotFound
 from connector.core.runtime import Runtime
 from connector.flows import Context, Decision, DuplicateMatch, decide
@@ -31,9 +22,6 @@ from connector.routing import offers
 from connector.store import timeline
 from connector.store.match_index import SqlMatchIndex
 from connector.store.models import Lead
-
-__all__ = ["LEAD_FIELDS", "STATUS_FOR_OUTCOME", "decide_and_store", "decide_stored", "headline", "rep_snapshot",
-           "restate", "stored_fields"]
 
 LEAD_FIELDS = {c.name for c in Lead.__table__.columns} - {
     "id", "inbox_id", "source", "flow", "outcome", "status", "score", "mql_level", "score_breakdown",

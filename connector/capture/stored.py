@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from connector.core.runtime import Runtime
 from connector.flows import Context, Decision, RepView, Spec, decide
-from connector.flows.model import LEAD_FIELDS as CANONICAL
 from connector.routing import candidates
 from connector.store.match_index import SqlMatchIndex
 from connector.store.models import Account, Lead
@@ -29,18 +28,10 @@ def rep_snapshot(session: Session, fields: dict[str, Any], now: datetime) -> lis
     return candidates.rep_views(session, fields, now)
 
 
-def stored_fields(lead: Lead) -> dict[str, Any]:
-    """A stored lead's canonical fields (and source), as the engine takes a mapped payload."""
-    fields = {name: getattr(lead, name) for name in CANONICAL}
-    fields["attributes"] = dict(lead.attributes or {})
-    fields["source"] = lead.source
-    return fields
-
-
 def decide_stored(session: Session, rt: Runtime, lead: Lead, now: datetime, spec: Spec | None = None) -> Decision:
     """The engine's decision for a stored lead as it now stands, under `spec` (default: the runtime's);
     pure apart from reading the match index and the reps. The lead is not matched against itself."""
-    fields = stored_fields(lead)
+    fields = lead.engine_fields()
     ctx = Context(now=now, index=SqlMatchIndex(session), reps=rep_snapshot(session, fields, now), lead_id=lead.id)
     return decide(spec or rt.spec, fields, ctx)
 
@@ -51,7 +42,7 @@ def restate(session: Session, lead: Lead, decision: Decision, spec: Spec, now: d
     made under (`spec`). Offers, the timeline and the CRM write are the caller's."""
     apply_decision(lead, decision)
     lead.decided_with = spec.hash
-    lead.account_id = account_id(session, decision, stored_fields(lead), now) or lead.account_id
+    lead.account_id = account_id(session, decision, lead.engine_fields(), now) or lead.account_id
     lead.updated_at = now
 
 

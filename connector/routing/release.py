@@ -12,7 +12,6 @@ lead escalates it, so that a person decides (RevOps' "decide again" action resta
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +19,6 @@ from sqlalchemy.orm import Session
 from connector.core.clock import as_utc
 from connector.core.runtime import Runtime
 from connector.flows import Context, Decision, decide
-from connector.flows.model import LEAD_FIELDS
 from connector.routing import candidates, offers
 from connector.store import timeline
 from connector.store.match_index import SqlMatchIndex
@@ -31,17 +29,9 @@ BATCH = 200        # held leads taken per query
 MAX_BATCHES = 10   # per tick: a Monday 09:00 backlog is worked off over a few ticks, never in one long one
 
 
-def _fields(lead: Lead) -> dict[str, Any]:
-    """A stored lead's canonical fields (and source), as the engine takes a mapped payload."""
-    fields = {name: getattr(lead, name) for name in LEAD_FIELDS}
-    fields["attributes"] = dict(lead.attributes or {})
-    fields["source"] = lead.source
-    return fields
-
-
 def redecide(session: Session, rt: Runtime, lead: Lead, at: datetime) -> Decision:
     """The engine's decision for the stored lead as of `at` (it is never matched against itself)."""
-    fields = _fields(lead)
+    fields = lead.engine_fields()
     ctx = Context(now=at, index=SqlMatchIndex(session), reps=candidates.rep_views(session, fields, at),
                   lead_id=lead.id)
     return decide(rt.spec, fields, ctx)

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from connector.flows.model import LEAD_FIELDS
 from connector.store.statuses import EmailStatus, FeedbackStatus, InboxStatus, LeadStatus, OfferStatus, OutboxStatus
 from connector.store.types import JSONType, UTCDateTime
 
@@ -135,6 +136,13 @@ class Lead(Base):
     linked_to_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True, default=None)
     decided_with: Mapped[str | None] = mapped_column(String(12), default=None)  # flows hash of the last decision
     updated_at: Mapped[datetime]
+
+    def engine_fields(self) -> dict[str, Any]:
+        """The lead's canonical fields (and source), as the engine takes a mapped payload."""
+        fields = {name: getattr(self, name) for name in LEAD_FIELDS}
+        fields["attributes"] = dict(self.attributes or {})
+        fields["source"] = self.source
+        return fields
 
 
 class TimelineEvent(Base):
