@@ -2,7 +2,7 @@
 
 Each action runs in the caller's transaction with the lead row locked, records a timeline entry naming
 who asked for it (`by`), and queues the CRM write of the lead's decision and owner (store.writeback,
-through capture/lifecycle.write_outcome or, for an assign, the owner write of an accept). A request the
+through store/writeback.write_outcome or, for an assign, the owner write of an accept). A request the
 lead cannot take raises InvalidAction whose message says what to do instead (with `field` set when a
 value of the request is wrong); an unknown lead or rep raises NotFound.
 """
@@ -22,7 +22,7 @@ from connector.core.errors import InvalidAction, NotFound
 from connector.core.runtime import Runtime
 from connector.pursuit import schedule
 from connector.routing import offers
-from connector.store import timeline
+from connector.store import timeline, writeback
 from connector.store.models import Lead, Rep
 from connector.store.statuses import LeadStatus, OfferStatus
 
@@ -100,7 +100,7 @@ def reoffer(session: Session, rt: Runtime, lead_id: int, *, by: str, now: dateti
     timeline.record(session, lead.id, "reoffered", f"Offer plan started again by {by}",
                     {"by": by, "withdrawn_offers": withdrawn}, at=now)
     made = offers.restart(session, rt, lead, now)
-    lifecycle.write_outcome(session, rt, lead)
+    writeback.write_outcome(session, rt, lead)
     return Done("reoffer", lead.id, lead.status, _offered(lead, made), tuple(o.id for o in made))
 
 
@@ -144,7 +144,7 @@ def reopen(session: Session, rt: Runtime, lead_id: int, *, to: str, stream: str 
     timeline.record(session, lead.id, "reopened", f"Reopened by {by}: {was['status_was']} lead back in nurture "
                     f"stream {name!r}; its history is kept", {**was, "stream": name}, at=now)
     schedule.cancel_scheduled(session, lead, "lead was reopened into nurture", now)
-    lifecycle.write_outcome(session, rt, lead)
+    writeback.write_outcome(session, rt, lead)
     return Done("reopen", lead.id, lead.status, f"lead {lead.id} reopened into nurture stream {name!r}")
 
 
@@ -182,7 +182,7 @@ def _decide_again(session: Session, rt: Runtime, lead: Lead, by: str, now: datet
                     {**decision.as_dict(), "by": by, "before": before, "flows_hash": rt.spec.hash,
                      "withdrawn_offers": withdrawn}, at=now)
     made = offers.start(session, rt, lead, decision, now) if decision.outcome == "routed" else []
-    lifecycle.write_outcome(session, rt, lead)
+    writeback.write_outcome(session, rt, lead)
     message = _offered(lead, made) if decision.outcome == "routed" else f"lead {lead.id}: {headline(decision)}"
     return Done(action, lead.id, lead.status, message, tuple(o.id for o in made))
 

@@ -19,7 +19,7 @@ from connector.flows import Context, Decision, DuplicateMatch, decide
 from connector.flows import merge as merging
 from connector.flows.model import DuplicateSpec
 from connector.routing import offers
-from connector.store import timeline
+from connector.store import timeline, writeback
 from connector.store.match_index import SqlMatchIndex
 from connector.store.models import Lead
 
@@ -60,7 +60,7 @@ def decide_and_store(session: Session, rt: Runtime, fields: dict[str, Any], *, s
     if decision.outcome == "routed":
         offers.start(session, rt, lead, decision, now)
     elif decision.outcome in CRM_AT_CAPTURE:
-        lifecycle.write_outcome(session, rt, lead)
+        writeback.write_outcome(session, rt, lead)
     return lead
 
 

@@ -48,7 +48,6 @@ QUIET = (DECAY, REPLAY)  # re-decisions that are no touch of the lead: its owner
 BATCH = 500      # leads per rescore_due run
 TERMINAL = (LeadStatus.WON, LeadStatus.LOST, LeadStatus.CLOSED)  # no rescoring in time
 UNROUTED = (LeadStatus.NURTURE, LeadStatus.REJECTED, LeadStatus.NEW)  # NEW: only while it has no offers
-OUTCOME_FIELDS = ("score", "mql_level", "status", "outcome", "nurture_stream", "team")
 
 
 @dataclass(frozen=True)
@@ -92,19 +91,6 @@ def rescore_time(spec: Spec, lead: Lead, now: datetime) -> datetime | None:
     if lead.status in TERMINAL:
         return None
     return next_rescore(spec.scorer, lead.attributes, now)
-
-
-def write_outcome(session: Session, rt: Runtime, lead: Lead, spec: Spec | None = None) -> None:
-    """Queue the CRM write of the lead's decision (and owner), unless its flow says crm: {outcomes: false}."""
-    if lead.flow:
-        try:
-            if not (spec or rt.spec).flow(lead.flow).crm.outcomes:
-                return
-        except NotFound:
-            pass
-    values = {name: getattr(lead, name) for name in OUTCOME_FIELDS}
-    values["status"] = str(lead.status)
-    writeback.enqueue_lead_write(session, rt, lead, values, reason="owner")
 
 
 def _unrouted(session: Session, lead: Lead) -> bool:
@@ -151,7 +137,7 @@ def redecide(session: Session, rt: Runtime, lead: Lead, now: datetime, *, cause:
         transition, message = "owner_told", _tell_owner(session, rt, lead, owner, before, cause, data, now)
     after = _state(lead)
     if transition != "unchanged":
-        write_outcome(session, rt, lead, spec)
+        writeback.write_outcome(session, rt, lead, spec)
     return Redecision(lead.id, transition, before, after, message)
 
 

@@ -104,6 +104,7 @@ def start(session: Session, rt: Runtime, lead: Lead, decision: Decision, now: da
     accounts.link_sibling(session, lead, plan, now)
     if plan is not None and holds.should_hold(plan):
         holds.hold(session, lead, plan, now)
+        writeback.write_outcome(session, rt, lead)
         return []
     kept = [c for c in (plan.candidates if plan else ()) if c.kept]
     settings, route = _settings(decision, rt, lead.flow)
@@ -169,7 +170,10 @@ def advance(session: Session, rt: Runtime, lead: Lead, now: datetime) -> list[Of
               for rep in chosen]
     session.add_all(offers)
     session.flush()
-    lead.status, lead.updated_at = LeadStatus.OFFERED, now
+    if lead.status != LeadStatus.OFFERED:  # the CRMs hear of the state, not of every next rep
+        lead.status = LeadStatus.OFFERED
+        writeback.write_outcome(session, rt, lead)
+    lead.updated_at = now
     lead.first_offered_at = lead.first_offered_at or now
     names = ", ".join(rep.name for rep in chosen)
     timeline.record(session, lead.id, "offered",
@@ -243,8 +247,8 @@ def accept(rt: Runtime, offer_id: int, *, now: datetime | None = None) -> Answer
 
 
 def _sync_owner(session: Session, rt: Runtime, lead: Lead, rep: Rep) -> None:
-    """Queue the owner write-back to the CRMs the flow writes to (outbox, same transaction)."""
-    writeback.enqueue_lead_write(session, rt, lead, reason="owner")
+    """Queue the owner and status write-back to the CRMs the flow writes to (outbox, same transaction)."""
+    writeback.write_outcome(session, rt, lead)
 
 
 def hand_over(session: Session, rt: Runtime, lead: Lead, rep: Rep, now: datetime) -> None:
@@ -334,6 +338,7 @@ def escalate(session: Session, rt: Runtime, lead: Lead, now: datetime, reason: s
     """Nobody took the lead: unassigned queue (status escalated), timeline entry, manager e-mail."""
     plan = lead.offer_plan or {}
     lead.status, lead.updated_at = LeadStatus.ESCALATED, now
+    writeback.write_outcome(session, rt, lead)
     offers = session.scalars(select(Offer).where(Offer.lead_id == lead.id).order_by(Offer.id)).all()
     reps = {r.id: r for r in session.scalars(select(Rep).where(Rep.id.in_({o.rep_id for o in offers}
                                                                            | set(plan.get("candidates", [])))))}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from connector.core.errors import NotFound
 from connector.core.runtime import Runtime
-from connector.flows.model import CrmMapping
+from connector.flows.model import CrmMapping, Spec
 from connector.store import timeline
 from connector.store.models import Lead, OutboxItem, Rep
 
@@ -121,3 +121,19 @@ def enqueue_lead_write(session: Session, rt: Runtime, lead: Lead, fields: dict[s
         session.add(row)
         rows.append(row)
     return rows
+
+
+OUTCOME_FIELDS = ("score", "mql_level", "status", "outcome", "nurture_stream", "team")
+
+
+def write_outcome(session: Session, rt: Runtime, lead: Lead, spec: Spec | None = None) -> None:
+    """Queue the CRM write of the lead's decision (and owner), unless its flow says crm: {outcomes: false}."""
+    if lead.flow:
+        try:
+            if not (spec or rt.spec).flow(lead.flow).crm.outcomes:
+                return
+        except NotFound:
+            pass
+    values = {name: getattr(lead, name) for name in OUTCOME_FIELDS}
+    values["status"] = str(lead.status)
+    enqueue_lead_write(session, rt, lead, values, reason="owner")

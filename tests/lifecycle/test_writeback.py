@@ -150,3 +150,22 @@ def test_the_sandbox_refuses_a_property_the_org_does_not_have(crm_rt, sandbox):
     [bad] = salesforce.push([Change("3", {"LastName": "Lee", "Company": "X", "Leadwire_Mood__c": "sunny"},
                                     external_id="3")])
     assert not bad.ok and "Leadwire_Mood__c" in (bad.message or "")
+
+
+def test_a_routed_lead_reaches_the_crm_as_offered_before_anyone_accepts(crm_rt, sandbox):
+    example_reps(crm_rt)
+    lead_id = submit(crm_rt, "demo_request")
+    drained(crm_rt)
+    lead = lead_of(crm_rt, lead_id)
+    assert lead.status == "offered" and lead.owner_rep_id is None
+    assert contact(sandbox, lead)["leadwire_status"] == "offered"
+    assert sf_lead(sandbox, lead)["Leadwire_Status__c"] == "offered"
+
+
+def test_a_lead_nobody_can_take_reaches_the_crm_as_escalated(crm_rt, sandbox):
+    lead_id = submit(crm_rt, "demo_request")  # no reps at all: escalated at once
+    drained(crm_rt)
+    lead = lead_of(crm_rt, lead_id)
+    assert lead.status == "escalated"
+    assert (contact(sandbox, lead)["leadwire_status"], sf_lead(sandbox, lead)["Leadwire_Status__c"]) == (
+        "escalated", "escalated")
