@@ -1,8 +1,11 @@
-"""Bench: CRM API calls per 1,000 leads pushed (beside the floor, 1,000 / batch limit) and leads/s drained.
+"""Bench: CRM API calls per 1,000 leads pushed (beside the floor: 1,000 / batch limit per endpoint used) and
+leads/s drained.
 
-Drives the real SDKs against the sandbox with 50 ms of latency per call. Two rounds per CRM: creating
-the records (upserts), then three changes per lead coalesced into one update each. `--quick` runs
-1,000 leads; the default 5,000. The last line is the headline.
+Drives the real SDKs against the strict sandbox (whole-batch failures without multi-status, HubSpot's
+rolling rate window, the property and field schema) with 50 ms of latency per call. Two rounds per CRM:
+creating the records (upserts), 1% of them carrying a value the CRM refuses (a pursuit status outside
+the picklist), which must be parked alone; then three changes per lead coalesced into one update each.
+`--quick` runs 1,000 leads; the default 5,000. The last line is the headline.
 """
 from __future__ import annotations
 
@@ -16,14 +19,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from connector import sync  # noqa: E402
 from connector.core.clock import FakeClock  # noqa: E402
 from connector.core.config import load_settings  # noqa: E402
-from connector.core.runtime import build_runtime  # noqa: E402
 from connector.demo.sandbox import Sandbox  # noqa: E402
+from connector.jobs.boot import build_runtime  # noqa: E402
 from connector.store.models import Lead  # noqa: E402
+from connector.store.writeback import enqueue_lead_write  # noqa: E402
+from connector.sync.drain import drain  # noqa: E402
 
 LIMITS = {"salesforce": 200, "hubspot": 100}
+BAD_EVERY = 100  # 1% of the leads carry a value the CRM refuses
+BAD = {"feedback.pursuit_status": "not_a_status"}
 
 
 def make_leads(rt, n: int) -> list[int]:
@@ -37,22 +43,24 @@ def make_leads(rt, n: int) -> list[int]:
         return [lead.id for lead in leads]
 
 
-def enqueue(rt, ids: list[int], crm: str, changes: list[dict | None]) -> None:
+def enqueue(rt, ids: list[int], crm: str, changes: list[dict | None], bad: set[int]) -> None:
     with rt.db.session() as s:
         for lead_id in ids:
             lead = s.get(Lead, lead_id)
             for fields in changes:
-                sync.enqueue_lead_write(s, rt, lead, fields, crms=(crm,))
+                enqueue_lead_write(s, rt, lead, {**BAD} if lead_id in bad else fields, crms=(crm,))
 
 
-def measure(rt, box: Sandbox, crm: str, ids: list[int], changes: list[dict | None]) -> tuple[int, float]:
-    enqueue(rt, ids, crm, changes)
+def measure(rt, box: Sandbox, crm: str, ids: list[int], changes: list[dict | None],
+            bad: set[int]) -> tuple[int, float]:
+    enqueue(rt, ids, crm, changes, bad)
     before = box.calls(crm)
     started = time.perf_counter()
-    report = sync.drain(rt, crm)
+    report = drain(rt, crm)
     seconds = time.perf_counter() - started
-    if report.sent != len(ids):
-        raise SystemExit(f"{crm}: only {report.sent} of {len(ids)} leads sent ({report.as_dict()})")
+    if (report.sent, report.parked) != (len(ids) - len(bad), len(bad)):
+        raise SystemExit(f"{crm}: expected {len(ids) - len(bad)} sent and {len(bad)} parked of {len(ids)} leads "
+                         f"({report.as_dict()})")
     return box.calls(crm) - before, len(ids) / seconds
 
 
@@ -74,24 +82,31 @@ def main() -> None:
         try:
             for crm in ("salesforce", "hubspot"):
                 ids = make_leads(rt, n)
-                floor = math.ceil(n / LIMITS[crm])
-                for label, changes in (("create", [None]),
-                                       ("3 changes each", [{"score": 90}, {"mql_level": 3}, {"score": 95}])):
-                    calls, rate = measure(rt, box, crm, ids, changes)
+                bad = set(ids[::BAD_EVERY])
+                limit = LIMITS[crm]
+                # round 2: the records parked at creation are still unknown to the CRM, so they go to the upsert
+                # endpoint and the rest to the update endpoint: the floor is one batch series per endpoint
+                floors = (math.ceil(n / limit), math.ceil((n - len(bad)) / limit) + math.ceil(len(bad) / limit))
+                for (label, changes, refused), floor in zip((
+                        ("create, 1% bad", [None], bad),
+                        ("3 changes each", [{"score": 90}, {"mql_level": 3}, {"score": 95}], set())), floors,
+                        strict=True):
+                    calls, rate = measure(rt, box, crm, ids, changes, refused)
                     per_1000 = calls * 1000 / n
                     ratio = calls / floor
                     worst = max(worst, ratio)
-                    rows.append((crm, label, per_1000, 1000 / LIMITS[crm], ratio, rate))
+                    rows.append((crm, label, per_1000, floor * 1000 / n, ratio, rate))
         finally:
             rt.close()
     print(f"{n} leads per round, {args.latency_ms} ms sandbox latency per API call")
     print(f"{'crm':<11} {'round':<15} {'calls/1000':>10} {'floor':>6} {'x floor':>8} {'leads/s':>9}")
     for crm, label, per_1000, floor, ratio, rate in rows:
         print(f"{crm:<11} {label:<15} {per_1000:>10.1f} {floor:>6.0f} {ratio:>8.2f} {rate:>9.0f}")
+    print(f"1% bad records ({n // BAD_EVERY} per CRM) parked alone in the create round; the rest written")
     sf = [r for r in rows if r[0] == "salesforce"]
     hs = [r for r in rows if r[0] == "hubspot"]
     print(f"sync: Salesforce {sf[0][2]:.1f} calls/1000 leads (floor {sf[0][3]:.0f}), HubSpot {hs[0][2]:.1f} "
-          f"(floor {hs[0][3]:.0f}); worst {worst:.2f}x floor (target <= 1.2x); "
+          f"(floor {hs[0][3]:.0f}); worst {worst:.2f}x floor (target <= 1.05x); "
           f"drained {min(r[5] for r in rows):.0f}-{max(r[5] for r in rows):.0f} leads/s at {args.latency_ms} ms/call")
 
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from connector.commands import core_cmd, crm_cmd, demo_cmd, flows_cmd, leads_cmd, replay_cmd, reps_cmd, tick_cmd
+from connector.commands import core_cmd, crm_cmd, db_cmd, demo_cmd, flows_cmd, leads_cmd, replay_cmd, reps_cmd, tick_cmd
 from connector.core.errors import ConfigError
 
 
@@ -22,6 +22,7 @@ COMMANDS = [
     core_cmd.serve,
     core_cmd.worker,
     core_cmd.import_leads,
+    db_cmd.db,
     demo_cmd.demo,
     reps_cmd.reps,
     leads_cmd.leads,
@@ -30,6 +31,7 @@ COMMANDS = [
     flows_cmd.simulate,
     replay_cmd.replay,
     crm_cmd.sandbox,
+    crm_cmd.crm,
     crm_cmd.sync,
 ]
 reps_cmd.reps.add_command(crm_cmd.sync_owners)

@@ -24,7 +24,7 @@ from connector.capture import decide
 from connector.core.errors import InvalidLead, NotFound
 from connector.core.runtime import Runtime
 from connector.flows import map_payload
-from connector.store.models import InboxItem
+from connector.store.models import DELIVERY_CHANNELS, InboxItem
 from connector.store.statuses import InboxStatus
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ def _take_lease(rt: Runtime, inbox_id: int, now: datetime) -> bool:
         result = s.execute(
             update(InboxItem)
             .where(InboxItem.id == inbox_id, InboxItem.status == InboxStatus.RECEIVED,
+                   InboxItem.channel.not_in(DELIVERY_CHANNELS.values()),  # CRM deliveries are sync's
                    or_(InboxItem.lease_until.is_(None), InboxItem.lease_until < now))
             .values(lease_until=now + LEASE, attempts=InboxItem.attempts + 1)
         )
@@ -153,6 +154,7 @@ def retake_stalled(rt: Runtime, now: datetime) -> int:
         ids = list(s.scalars(
             select(InboxItem.id).where(
                 InboxItem.status == InboxStatus.RECEIVED,
+                InboxItem.channel.not_in(DELIVERY_CHANNELS.values()),  # CRM deliveries are retaken by sync
                 or_(InboxItem.lease_until < now,
                     (InboxItem.lease_until.is_(None)) & (InboxItem.received_at < now - STALL_GRACE)))
             .order_by(InboxItem.id).limit(500)))

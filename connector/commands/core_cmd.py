@@ -13,6 +13,7 @@ from werkzeug.serving import run_simple
 
 from connector.capture import inbox
 from connector.capture.files import RowError, read_csv
+from connector.core import bounds
 from connector.core.config import load_settings
 from connector.core.errors import ConfigError
 from connector.jobs.backends import ThreadQueue
@@ -67,6 +68,12 @@ def import_leads(file: Path, source: str, errors_path: Path | None) -> None:
         with Progress(transient=True, console=None) as progress:
             task = progress.add_task(f"importing {file.name}", total=len(rows))
             for number, row in rows:
+                unstorable = bounds.text_problems(row)
+                if unstorable:  # refused before the inbox: the store cannot keep the row as it is
+                    counts["rejected"] += 1
+                    report.extend((number, e.field, e.problem) for e in unstorable)
+                    progress.advance(task)
+                    continue
                 raw = json.dumps(row, sort_keys=True).encode()
                 key = "row:" + hashlib.sha256(raw).hexdigest()
                 receipt = inbox.accept(rt, source=source, channel="csv", raw=raw, payload=row, idempotency_key=key)

@@ -1,13 +1,14 @@
-"""`leadwire sandbox`, `leadwire sync status|retry|drain` and `leadwire reps sync-owners`."""
+"""`leadwire sandbox`, `crm check|setup`, `sync status|retry|drain` and `reps sync-owners`."""
 from __future__ import annotations
 
 import threading
 
 import click
 
+from connector.core.runtime import Runtime
 from connector.crm import configured
 from connector.jobs.boot import build_runtime
-from connector.sync import drain
+from connector.sync import crm_fields, drain
 from connector.sync.owners import sync_owners as sync_uc
 
 
@@ -29,6 +30,60 @@ def sandbox(port: int, tls_port: int) -> None:
         pass
     finally:
         box.stop()
+
+
+@click.group("crm")
+def crm() -> None:
+    """The CRMs' side: the properties and fields Leadwire writes."""
+
+
+def _crms(rt: Runtime, crms: tuple[str, ...]) -> list[str]:
+    chosen = list(crms) or configured(rt.settings.env)
+    if not chosen:
+        raise click.ClickException("no CRM is configured: set HUBSPOT_* or SALESFORCE_* (see docs/crm-setup.md)")
+    return chosen
+
+
+def _report(report: crm_fields.SchemaReport) -> None:
+    for line in report.done:
+        click.echo(f"{report.crm}: {line}")
+    for line in report.problems:
+        click.echo(f"{report.crm}: MISSING {line}")
+    if not report.problems:
+        click.echo(f"{report.crm}: ready ({len(report.fields)} fields checked)")
+
+
+CRM_CHOICE = click.Choice(["hubspot", "salesforce"])
+
+
+@crm.command("check")
+@click.option("--crm", "crms", multiple=True, type=CRM_CHOICE, help="Only these CRMs (default: every configured one).")
+def crm_check(crms: tuple[str, ...]) -> None:
+    """Check that each CRM has every property / field the flows write; exit 1 naming what is missing."""
+    rt = build_runtime(queue="inline")
+    try:
+        reports = [crm_fields.check(rt, name) for name in _crms(rt, crms)]
+    finally:
+        rt.close()
+    for report in reports:
+        _report(report)
+    if any(r.problems for r in reports):
+        raise SystemExit(1)
+
+
+@crm.command("setup")
+@click.option("--crm", "crms", multiple=True, type=CRM_CHOICE, help="Only these CRMs (default: every configured one).")
+def crm_setup(crms: tuple[str, ...]) -> None:
+    """Create the properties / fields the flows write where the CRM's API allows; exit 1 if some are left."""
+    rt = build_runtime(queue="inline")
+    try:
+        reports = [crm_fields.setup(rt, name) for name in _crms(rt, crms)]
+    finally:
+        rt.close()
+    for report in reports:
+        _report(report)
+    if any(r.problems for r in reports):
+        raise SystemExit(1)
 
 
 @click.group("sync")

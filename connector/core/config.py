@@ -21,7 +21,7 @@ class Settings:
     redis_url: str | None = None
     flows_path: str = "flows.yaml"
     api_key: str | None = None
-    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))  # embedded default only
     base_url: str = "http://127.0.0.1:8000"
     public_url: str | None = None
     smtp_url: str | None = None
@@ -48,6 +48,17 @@ def _url(problems: list[Problem], name: str, value: str | None, schemes: tuple[s
     if scheme not in schemes:
         shown = value.split("@")[-1]  # never the credentials before the host
         problems.append(Problem("environment", 0, f"{name}={shown!r} is not a URL with scheme {' or '.join(schemes)}"))
+
+
+def shared_servers(values: Mapping[str, Any]) -> list[str]:
+    """The settings among DATABASE_URL and REDIS_URL that point at a server other processes share (not the
+    embedded SQLite default)."""
+    shared = []
+    if not str(values.get("database_url") or "sqlite").startswith("sqlite"):
+        shared.append("DATABASE_URL")
+    if values.get("redis_url"):
+        shared.append("REDIS_URL")
+    return shared
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -84,6 +95,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     _url(problems, "SMTP_URL", values.get("smtp_url"), ("smtp", "smtps"))
     if "LEADWIRE_SECRET_KEY" in env and len(env["LEADWIRE_SECRET_KEY"]) < 16:
         problems.append(Problem("environment", 0, "LEADWIRE_SECRET_KEY must be at least 16 characters"))
+    elif "secret_key" not in values and shared_servers(values):
+        names = " and ".join(shared_servers(values))
+        problems.append(Problem("environment", 0, f"LEADWIRE_SECRET_KEY is required when {names} "
+                                "points at a shared server: every process must sign offer and feedback links "
+                                "and sessions with the same key (set 16+ random characters)"))
     if problems:
         raise ConfigError(problems)
     if str(values.get("database_url", "")).startswith("postgres://"):

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from connector.core.bounds import id_in_range
 from connector.core.errors import TokenError
 
 
@@ -29,6 +30,9 @@ class Tokens:
             got_purpose, object_id, expires, nonce = self._serializer.loads(token)
         except (BadSignature, ValueError, TypeError) as exc:
             raise TokenError("this link is not valid: it was changed or cut short") from exc
+        if not (isinstance(got_purpose, str) and id_in_range(object_id) and isinstance(expires, (int, float))
+                and not isinstance(expires, bool) and isinstance(nonce, str)):  # signed, but not by make()
+            raise TokenError("this link is not valid: it was changed or cut short")
         if got_purpose != purpose:
             raise TokenError("this link is not valid here")
         if now.timestamp() > expires:

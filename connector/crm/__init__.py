@@ -17,9 +17,10 @@ def _salesforce(env: Mapping[str, str], **kwargs: Any) -> CrmAdapter:
     return SalesforceAdapter.from_env(env, **kwargs)
 
 
-# name -> (factory from environment, the variable whose presence means "configured")
+# name -> (factory from environment, the variables whose presence means "configured"; HUBSPOT_CLIENT_SECRET is
+# left out: it also verifies webhook signatures without any API access)
 ADAPTERS: dict[str, tuple[Callable[..., CrmAdapter], tuple[str, ...]]] = {
-    "hubspot": (_hubspot, ("HUBSPOT_ACCESS_TOKEN",)),
+    "hubspot": (_hubspot, ("HUBSPOT_ACCESS_TOKEN", "HUBSPOT_CLIENT_ID", "HUBSPOT_REFRESH_TOKEN")),
     "salesforce": (_salesforce, ("SALESFORCE_ACCESS_TOKEN", "SALESFORCE_USERNAME")),
 }
 

@@ -4,6 +4,9 @@
     push(changes)           -> [PushResult]                 one result per change: ok | parked | retry
     changes_since(cursor)   -> ([RecordChange], new_cursor) paged, oldest first
     owners()                -> [Owner]                      the CRM's users who can own records
+    schema_problems(fields) -> [message]                    what the CRM lacks of these fields, and the fix
+    setup_schema(fields)    -> [message]                    create what the API allows; what was done
+    delete(record_ids)      -> None                         privacy deletion of these records
 """
 from __future__ import annotations
 
@@ -93,6 +96,9 @@ class CrmAdapter(Protocol):
     def changes_since(self, cursor: str | None) -> tuple[list[RecordChange], str | None]: ...
     def owners(self) -> list[Owner]: ...
     def track(self, fields: Iterable[str]) -> None: ...
+    def schema_problems(self, fields: Iterable[str]) -> list[str]: ...
+    def setup_schema(self, fields: Iterable[str]) -> list[str]: ...
+    def delete(self, record_ids: list[str]) -> None: ...
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Salesforce adapter: Leads through simple-salesforce (REST, sObject Collections), errors translated once here."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import requests
@@ -11,15 +12,23 @@ from simple_salesforce import exceptions as sf_exc
 
 from connector.core.errors import ConfigError, CrmAuthError, CrmError, CrmRejectedError, CrmTransientError
 from connector.crm.base import Change, Owner, PushResult, PushStatus, RecordChange, RetryPolicy, failed_results
+from connector.crm.limits import Limits, MemoryLimits, limits_for
 from connector.crm.redact import redact
 
 DEFAULT_FIELDS = ("Id", "Email", "FirstName", "LastName", "Company", "Status", "OwnerId", "SystemModstamp",
                   "LastModifiedById")
-LIMIT_RETRY_AFTER = 300.0  # REQUEST_LIMIT_EXCEEDED has no Retry-After; the daily allocation rolls over slowly
+# REQUEST_LIMIT_EXCEEDED has no Retry-After, and the allocation is counted over a rolling 24 hours
+# (https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_api.htm):
+# every process stops for 5 minutes, then one call finds out whether the oldest requests have rolled off
+LIMIT_RETRY_AFTER = 300.0
+DAILY = "salesforce:daily"
 TRANSIENT_CODES = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNABLE_TO_LOCK_ROW", "UNKNOWN_EXCEPTION",
                    "QUERY_TIMEOUT"}
 AUTH_CODES = {"INVALID_SESSION_ID", "INVALID_AUTH_HEADER", "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED",
               "INSUFFICIENT_ACCESS"}
+RECORD_RETRY_CODES = {"UNABLE_TO_LOCK_ROW"}
+CUSTOM_FIELD_HELP = ("Setup > Object Manager > Lead > Fields & Relationships > New: create {name} ({kind}); "
+                     "then give the integration user edit access to it (docs/crm-setup.md)")
 T = TypeVar("T")
 
 
@@ -65,7 +74,9 @@ class SalesforceAdapter:
     batch_limit = 200
 
     def __init__(self, sf: Salesforce, *, external_id_field: str = "Leadwire_Id__c", retry: RetryPolicy | None = None,
-                 fields: tuple[str, ...] = DEFAULT_FIELDS, slow_down_at: float = 0.8, max_pause: float = 10.0):
+                 fields: tuple[str, ...] = DEFAULT_FIELDS, slow_down_at: float = 0.8, max_pause: float = 10.0,
+                 integration_user_id: str | None = None, limits: Limits | None = None,
+                 now: Callable[[], float] = time.time):
         self.sf = sf
         self.external_id_field = external_id_field
         self.retry = retry or RetryPolicy()
@@ -73,6 +84,9 @@ class SalesforceAdapter:
         self.slow_down_at = slow_down_at
         self.max_pause = max_pause
         self._me: str | None = None
+        self.integration_user_id = integration_user_id
+        self.now = now
+        self.limits: Limits = limits if limits is not None else MemoryLimits(now)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> SalesforceAdapter:
@@ -92,10 +106,14 @@ class SalesforceAdapter:
         else:
             raise ConfigError("Salesforce needs SALESFORCE_INSTANCE_URL + SALESFORCE_ACCESS_TOKEN, "
                               "or SALESFORCE_USERNAME + SALESFORCE_PASSWORD (+ SALESFORCE_SECURITY_TOKEN)")
-        return cls(sf, external_id_field=env.get("SALESFORCE_EXTERNAL_ID_FIELD", "Leadwire_Id__c"), **kwargs)
+        kwargs.setdefault("limits", limits_for(env))  # shared by every process; else this process's own
+        return cls(sf, external_id_field=env.get("SALESFORCE_EXTERNAL_ID_FIELD", "Leadwire_Id__c"),
+                   integration_user_id=env.get("SALESFORCE_INTEGRATION_USER_ID") or None, **kwargs)
 
     def integration_user(self) -> str:
         """The Id of the user Leadwire writes as (OAuth userinfo, read once): its changes are echoes."""
+        if self._me is None and self.integration_user_id:
+            self._me = self.integration_user_id
         if self._me is None:
             info = self._call("userinfo", lambda: self.sf.oauth2("userinfo"))
             if info is None:
@@ -117,12 +135,18 @@ class SalesforceAdapter:
     # loop variables as default arguments, against Callable[[], T]
     def _call(self, what: str, fn: Callable[..., T]) -> T:
         def once() -> T:
+            blocked = self.limits.wait(DAILY)
+            if blocked > 0:  # another process met REQUEST_LIMIT_EXCEEDED: no call until the block ends
+                raise CrmTransientError(f"Salesforce API request limit reached: no calls for {blocked:.0f} s",
+                                        status=403, retry_after=blocked)
             try:
                 return fn()
             except Exception as exc:  # translated once, here
                 crm_error = translate(exc)
                 if crm_error is None:
                     raise
+                if crm_error.retry_after == LIMIT_RETRY_AFTER:
+                    self.limits.block(DAILY, self.now() + LIMIT_RETRY_AFTER)
                 raise crm_error from None
 
         result = self.retry.call(once, what)
@@ -189,16 +213,52 @@ class SalesforceAdapter:
             else:
                 errors = result.get("errors") or [{}]
                 message = "; ".join(f"{e.get('statusCode', '')}: {redact(e.get('message', ''))}" for e in errors)
-                out.append(PushResult(change.key, PushStatus.PARKED, change.record_id, f"Salesforce {message}"))
+                # a record locked by another transaction succeeds when sent again; every other code is the record's
+                retry = all(e.get("statusCode") in RECORD_RETRY_CODES for e in errors)
+                out.append(PushResult(change.key, PushStatus.RETRY if retry else PushStatus.PARKED, change.record_id,
+                                      f"Salesforce {message}"))
         return out
 
     def changes_since(self, cursor: str | None) -> tuple[list[RecordChange], str | None]:
         """Leads whose SystemModstamp is at or after `cursor`, oldest first, following nextRecordsUrl."""
-        where = f" WHERE SystemModstamp >= {cursor}" if cursor else ""
+        where = f" WHERE SystemModstamp >= {soql_datetime(cursor)}" if cursor else ""
         rows = self._query(f"SELECT {', '.join(self.fields)} FROM Lead{where} ORDER BY SystemModstamp ASC")
         changes = [self.record_change(r) for r in rows]
-        newest = rows[-1]["SystemModstamp"] if rows else cursor
+        newest = soql_datetime(rows[-1]["SystemModstamp"]) if rows else cursor
         return changes, newest
+
+    def schema_problems(self, fields: Iterable[str]) -> list[str]:
+        """Through the Lead describe: each field missing or read-only, and an upsert key that is no External ID."""
+        described = self._call("describe", lambda: self.sf.restful("sobjects/Lead/describe"))
+        known = {f["name"]: f for f in (described or {}).get("fields", [])}
+        problems: list[str] = []
+        for name in dict.fromkeys(fields):
+            meta = known.get(name)
+            kind = "Text(64), External ID, Unique" if name == self.external_id_field else "a field of the mapped type"
+            if meta is None:
+                problems.append(f"Lead.{name} does not exist. " + CUSTOM_FIELD_HELP.format(name=name, kind=kind))
+            elif not meta.get("updateable"):
+                problems.append(f"Lead.{name} is read-only for the integration user: give it edit access "
+                                "(field-level security) or remove it from the write-back mapping")
+            elif name == self.external_id_field and not meta.get("externalId"):
+                problems.append(f"Lead.{name} is not an External ID: edit the field and tick External ID and Unique")
+        return problems
+
+    def setup_schema(self, fields: Iterable[str]) -> list[str]:
+        """Custom fields are created in Setup (Metadata API), not through this API: say what to create."""
+        missing = [p for p in self.schema_problems(fields) if "does not exist" in p]
+        return [f"cannot create Lead fields through the REST API; by hand: {p}" for p in missing]
+
+    def delete(self, record_ids: list[str]) -> None:
+        """Delete these Leads (privacy erasure), 200 per sObject Collections call; already gone counts as done."""
+        for start in range(0, len(record_ids), self.batch_limit):
+            ids = ",".join(_soql_id(i) for i in record_ids[start:start + self.batch_limit])
+            answer = self._call("delete", lambda ids=ids: self.sf.restful(
+                "composite/sobjects", method="DELETE", params={"ids": ids, "allOrNone": "false"}))
+            for result in answer or []:
+                codes = {e.get("statusCode") for e in result.get("errors") or []}
+                if not result.get("success") and not codes <= {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"}:
+                    raise CrmRejectedError(f"Salesforce refused to delete {result.get('id')}: {', '.join(codes)}")
 
     def owners(self) -> list[Owner]:
         """Active users with an e-mail address."""
@@ -223,6 +283,15 @@ def _soql_id(value: str) -> str:
     if not str(value).isalnum():
         raise ValueError(f"not a Salesforce id: {value!r}")
     return str(value)
+
+
+def soql_datetime(stamp: str) -> str:
+    """A time as a SOQL datetime literal, YYYY-MM-DDThh:mm:ssZ (SOQL takes no fractional seconds or +0000:
+    https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm)."""
+    when = _parse(stamp)
+    if when is None:
+        raise ValueError(f"not a time: {stamp!r}")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse(stamp: str | None) -> datetime | None:

@@ -22,6 +22,8 @@ MERGE_POLICIES = ("keep", "fill_blank", "newest")  # what a repeat touch does to
 IDENTITY_FIELDS = ("email", "first_name", "last_name", "phone", "company")  # never overwritten once a rep owns it
 OUTSIDE_HOURS = ("hold", "offer_anyway", "escalate")
 ON_WON = ("close_siblings", "reroute_siblings", "keep_siblings")
+CRMS = ("hubspot", "salesforce")
+SYSTEM_OF_RECORD_FIELDS = ("owner",)  # fields whose CRM of record a flow may name (crm.system_of_record)
 
 OFFER_WINDOW_DEFAULT = timedelta(minutes=5)
 OFFER_WINDOW_MIN = timedelta(minutes=2)
@@ -260,6 +262,8 @@ class CrmSpec:
     hubspot: CrmMapping | None = None
     salesforce: CrmMapping | None = None
     outcomes: bool = True  # write every decision (score, MQL level, status, stream, owner), not only accept/feedback
+    # field -> the CRM whose changes of it win and are copied to the other CRM (e.g. {"owner": "salesforce"})
+    system_of_record: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from connector.flows.conditions import compile_when
 from connector.flows.model import (
     CHOOSERS,
     CONFLICT_RULES,
+    CRMS,
     DEFAULT_ROUTE_FILTERS,
     DUPLICATE_ACTIONS,
     DUPLICATE_RULES,
@@ -23,6 +24,7 @@ from connector.flows.model import (
     ON_WON,
     OUTSIDE_HOURS,
     ROUTE_FILTERS,
+    SYSTEM_OF_RECORD_FIELDS,
     AccountSpec,
     Cadence,
     CrmField,
@@ -302,7 +304,7 @@ def parse_crm(node: Any, flow: LDict, problems: Problems,
         return CrmSpec()
     if not expect(node, LDict, flow, "crm", "crm", problems):
         return CrmSpec()
-    check_keys(node, ("hubspot", "salesforce", "outcomes"), "crm", problems)
+    check_keys(node, ("hubspot", "salesforce", "outcomes", "system_of_record"), "crm", problems)
     found: dict[str, CrmMapping | None] = {}
     for crm in ("hubspot", "salesforce"):
         if crm in node:
@@ -310,7 +312,26 @@ def parse_crm(node: Any, flow: LDict, problems: Problems,
                 found[crm] = load_file(node[crm], node, crm)
             else:
                 problems.at(node, crm, f"crm.{crm} must name a mapping file")
-    return CrmSpec(found.get("hubspot"), found.get("salesforce"), _bool(node, "outcomes", problems, True))
+    return CrmSpec(found.get("hubspot"), found.get("salesforce"), _bool(node, "outcomes", problems, True),
+                   _system_of_record(node, problems))
+
+
+def _system_of_record(node: LDict, problems: Problems) -> dict[str, str]:
+    """crm.system_of_record: {field: crm}, e.g. {owner: salesforce}: that CRM's changes of the field win."""
+    raw = node.get("system_of_record")
+    if raw is None or not expect(raw, LDict, node, "system_of_record", "crm.system_of_record", problems):
+        return {}
+    out: dict[str, str] = {}
+    for name, crm in raw.items():
+        if name not in SYSTEM_OF_RECORD_FIELDS:
+            problems.at(raw, name, f"crm.system_of_record: {name!r} cannot have a system of record; known: "
+                        f"{', '.join(SYSTEM_OF_RECORD_FIELDS)}{did_you_mean(name, SYSTEM_OF_RECORD_FIELDS)}")
+        elif crm not in CRMS:
+            problems.at(raw, name, f"crm.system_of_record.{name} must be one of {', '.join(CRMS)}, not {crm!r}"
+                        f"{did_you_mean(crm, CRMS)}")
+        else:
+            out[name] = crm
+    return out
 
 
 def parse_crm_mapping(path: Path, display: str, problems: Problems, env: Mapping[str, str] | None) -> CrmMapping | None:

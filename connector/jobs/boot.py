@@ -12,12 +12,20 @@ from connector.store import Database
 
 def build_runtime(settings: Settings | None = None, *, queue: str | Queue | None = None,
                   clock: Clock | None = None, upgrade: bool = True) -> Runtime:
-    """Build a runtime; `queue` is "inline", "thread", "rq", a queue object, or None (rq if REDIS_URL)."""
+    """Build a runtime; `queue` is "inline", "thread", "rq", a queue object, or None (rq if REDIS_URL).
+
+    With `upgrade`, the embedded default (SQLite) migrates itself; a shared database (PostgreSQL) must
+    already be migrated by `leadwire db upgrade`, else ConfigError says to run it."""
     settings = settings or load_settings()
     spec = load_spec(settings.flows_path, env=settings.env)
     db = Database(settings.database_url)
-    if upgrade:
+    if upgrade and db.dialect == "sqlite":
         db.upgrade()
+    elif upgrade:
+        lag = db.schema_lag()
+        if lag:
+            db.dispose()
+            raise ConfigError(f"the database is not migrated ({lag}): run `leadwire db upgrade` first")
     if queue is None:
         queue = "rq" if settings.redis_url else "thread"
     backend = _backend(queue, settings)

@@ -13,7 +13,7 @@ from connector.capture import inbox, lifecycle
 from connector.core.runtime import Runtime
 from connector.pursuit import requests
 from connector.routing import offers, release, siblings
-from connector.sync import drain
+from connector.sync import deliveries, drain
 from connector.sync import events as crm_events
 
 STEPS: dict[str, Callable[[Runtime, datetime], int]] = {
@@ -26,7 +26,9 @@ STEPS: dict[str, Callable[[Runtime, datetime], int]] = {
     "offers.release_held": release.release_held,
     "accounts.settle_won": siblings.settle_won,
     "sync.drain_due": drain.drain_due,
-    "events.poll_due": crm_events.poll_due,
+    "events.poll_hubspot": crm_events.poll_hubspot_due,
+    "events.poll_salesforce": crm_events.poll_salesforce_due,
+    "sync.retake_deliveries": deliveries.retake_due,
 }
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # alembic is imported only when migrating
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x4C45414457495245  # pg_advisory_lock key of `leadwire db upgrade` ("LEADWIRE")
 
 
 def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -32,7 +33,7 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10):
         self.url = url
-        kwargs: dict[str, Any] = {"future": True}
+        kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}  # logs and errors never carry lead values
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
@@ -54,10 +55,32 @@ class Database:
                 yield session
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest migration."""
-        from alembic import command
+        """Bring the schema to the newest migration. On PostgreSQL under an advisory lock: a second
+        upgrade at the same time waits for the first, then finds nothing left to do."""
+        from alembic import command  # local: alembic is loaded only by the processes that migrate
 
-        command.upgrade(alembic_config(self.url, self.engine), "head")
+        if self.dialect != "postgresql":
+            command.upgrade(alembic_config(self.url, self.engine), "head")
+            return
+        with self.engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            try:
+                command.upgrade(alembic_config(self.url, self.engine), "head")
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+                lock.commit()
+
+    def schema_lag(self) -> str | None:
+        """None when the schema is at the newest migration; else what it is at and what is newest."""
+        from alembic.runtime.migration import MigrationContext  # local: as in upgrade
+        from alembic.script import ScriptDirectory
+
+        heads = set(ScriptDirectory.from_config(alembic_config(self.url)).get_heads())
+        with self.engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+        if current == heads:
+            return None
+        return f"schema at {', '.join(sorted(current)) or 'no migration'}, newest is {', '.join(sorted(heads))}"
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""

@@ -34,6 +34,11 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType(), list[Any]: JSONType()}
 
 
+# Inbox channels of CRM deliveries (HubSpot webhook batches, Salesforce outbound messages): taken by sync's
+# delivery jobs (sync/deliveries.py), never by capture.process
+DELIVERY_CHANNELS = {"hubspot": "hubspot-delivery", "salesforce": "salesforce-delivery"}
+
+
 class InboxItem(Base):
     """A raw inbound payload, committed before the sender gets its 2xx."""
 
@@ -42,7 +47,8 @@ class InboxItem(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
-    channel: Mapped[str] = mapped_column(String(16))  # form | api | hubspot | salesforce | csv
+    # form | api | hubspot | salesforce | csv | hubspot-delivery | salesforce-delivery
+    channel: Mapped[str] = mapped_column(String(32))
     idempotency_key: Mapped[str] = mapped_column(String(200))
     payload: Mapped[str] = mapped_column(Text)  # the raw body as received
     content_type: Mapped[str] = mapped_column(String(64), default="application/json")

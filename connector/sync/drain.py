@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from connector.core.backoff import CRM_WRITES
@@ -52,14 +52,18 @@ class DrainReport:
         return {"sent": self.sent, "parked": self.parked, "retry": self.retry, "batches": self.batches}
 
 
-def _claim(rt: Runtime, crm: str, limit: int, now: datetime) -> dict[int, list[OutboxItem]]:
-    """Lease up to `limit` records' due rows (all of each record's due rows, oldest first)."""
+def _claim(rt: Runtime, crm: str, limit: int, now: datetime, *, known: bool) -> dict[int, list[OutboxItem]]:
+    """Lease up to `limit` records' due rows (all of each record's due rows, oldest first): records the CRM
+    already knows (`known`: an update by id) or records still to be created (an upsert), never both, so that
+    each batch is one API call."""
+    has_id = or_(getattr(Lead, ID_COLUMN[crm]).is_not(None), OutboxItem.record_id.is_not(None))
     with rt.db.session() as s:
-        query = (select(OutboxItem).where(OutboxItem.crm == crm, OutboxItem.status == OutboxStatus.PENDING,
-                                          OutboxItem.next_attempt_at <= now)
+        query = (select(OutboxItem).outerjoin(Lead, Lead.id == OutboxItem.lead_id)
+                 .where(OutboxItem.crm == crm, OutboxItem.status == OutboxStatus.PENDING,
+                        OutboxItem.next_attempt_at <= now, has_id if known else not_(has_id))
                  .order_by(OutboxItem.id).limit(limit * 5))
         if rt.db.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(skip_locked=True, of=OutboxItem)
         groups: dict[int, list[OutboxItem]] = {}
         for row in s.scalars(query):
             key = row.lead_id if row.lead_id is not None else -row.id
@@ -131,10 +135,12 @@ def drain(rt: Runtime, crm: str, *, now: datetime | None = None, max_batches: in
     now = now or rt.clock.now()
     crm_adapter = adapter(rt, crm)
     report = DrainReport()
-    while max_batches is None or report.batches < max_batches:
-        groups = _claim(rt, crm, crm_adapter.batch_limit, now)
+    kinds = [True, False]  # updates of known records first, then upserts of new ones
+    while kinds and (max_batches is None or report.batches < max_batches):
+        groups = _claim(rt, crm, crm_adapter.batch_limit, now, known=kinds[0])
         if not groups:
-            break
+            kinds.pop(0)
+            continue
         report.batches += 1
         changes = _changes(rt, crm, groups)
         try:

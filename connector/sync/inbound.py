@@ -8,8 +8,11 @@ A CRM record that matches a lead is compared field by field through the flow's m
 Applied owner changes set the lead's owner (by the rep's CRM owner id); status changes go to
 answers.from_crm (feedback where the flow maps the status). An applied change of a field the scoring
 model or a flow condition reads (flows/inputs.py) decides the lead again (capture/lifecycle.redecide).
+An owner field of a flow with `crm: {system_of_record: {owner: CRM}}` ignores its conflict rule: a change
+from that CRM is applied and copied to the other CRM; one from the other CRM is written back over (owners.py).
 Every decision lands on the timeline.
-A record no lead matches is captured as a new lead through the inbox (inbox.accept).
+A record no lead matches is captured as a new lead through the inbox (inbox.accept). Records are read with
+every property the CRM source's mapping reads (reader), so that a captured lead is decided on all of it.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from sqlalchemy.orm import Session
 from connector.capture import inbox, lifecycle
 from connector.core.clock import as_utc
 from connector.core.runtime import Runtime
-from connector.crm.base import RecordChange
+from connector.crm.base import CrmAdapter, RecordChange
 from connector.flows.inputs import decision_fields
 from connector.pursuit import answers
 from connector.store import timeline, writeback
@@ -40,6 +43,7 @@ from connector.store.writeback import (
     same,
     wire,
 )
+from connector.sync import drain, owners
 
 log = logging.getLogger(__name__)
 
@@ -105,20 +109,26 @@ def apply_record(session: Session, rt: Runtime, crm: str, lead: Lead, change: Re
             continue  # first read of the record: a field we never wrote is taken as the CRM's baseline
         theirs_at, ours_at = as_utc(modified_at), as_utc(lead.updated_at)
         crm_newer = theirs_at is not None and ours_at is not None and theirs_at > ours_at
-        take = f.conflict == "crm_wins" or (f.conflict == "newest_wins" and crm_newer)
+        of_record = owners.system_of_record(rt, lead) if f.field in OWNER_FIELDS else None
+        rule = f.conflict if of_record is None else ("crm_wins" if of_record == crm else "leadwire_wins")
+        why = rule if of_record is None else f"{of_record} is the owner's system of record"
+        take = rule == "crm_wins" or (rule == "newest_wins" and crm_newer)
         data = {"crm": crm, "field": f.field, "crm_field": f.target, "crm_value": theirs, "leadwire_value": ours,
-                "rule": f.conflict}
+                "rule": rule, "system_of_record": of_record}
         if take:
+            owner_before = lead.owner_rep_id
             what = _apply(session, rt, crm, lead, f.field, theirs, now)
+            if of_record == crm and lead.owner_rep_id != owner_before:
+                copied = owners.copy_owner(session, rt, lead, crm)
+                what += f"; written to {', '.join(copied)}" if copied else ""
             outcome["applied"].append(f.target)
-            timeline.record(session, lead.id, "crm.change", f"{crm} changed {f.target}: {what} ({f.conflict})",
-                            data, at=now)
+            timeline.record(session, lead.id, "crm.change", f"{crm} changed {f.target}: {what} ({why})", data, at=now)
         else:
             outcome["kept"].append(f.target)
             if ours is not None:
                 write_back[f.field] = ours
             timeline.record(session, lead.id, "crm.conflict",
-                            f"{crm} changed {f.target}; Leadwire's value kept ({f.conflict}) and written back",
+                            f"{crm} changed {f.target}; Leadwire's value kept ({why}) and written back",
                             data, at=now)
     lead.crm_seen = {**(lead.crm_seen or {}),
                      crm: {f.target: wire(fields[f.target]) for f in mapping.fields if f.target in fields}}
@@ -136,6 +146,25 @@ def apply_record(session: Session, rt: Runtime, crm: str, lead: Lead, change: Re
 def source_for(rt: Runtime, crm: str) -> str | None:
     """The flows.yaml source new records from this CRM are captured under (the first of its kind)."""
     return next((name for name, spec in rt.spec.sources.items() if spec.kind == crm), None)
+
+
+def source_inputs(rt: Runtime, crm: str) -> list[str]:
+    """The CRM properties / fields the CRM source's mapping reads (HubSpot: `properties.NAME` → NAME)."""
+    source = source_for(rt, crm)
+    if source is None:
+        return []
+    mapping = rt.spec.sources[source].mapping
+    paths = [p for rule in mapping.fields for p in (*rule.sources, *rule.concat)] + [s.source for s in mapping.splits]
+    if crm == "hubspot":
+        return list(dict.fromkeys(p.split(".", 1)[1] for p in paths if p.startswith("properties.")))
+    return list(dict.fromkeys(p for p in paths if "." not in p))
+
+
+def reader(rt: Runtime, crm: str) -> CrmAdapter:
+    """The runtime's adapter for `crm`, reading the write-back fields and everything the source mapping reads."""
+    crm_adapter = drain.adapter(rt, crm)
+    crm_adapter.track(source_inputs(rt, crm))
+    return crm_adapter
 
 
 def capture_new(rt: Runtime, crm: str, record_id: str, record: dict[str, Any], payload: dict[str, Any]) -> bool:

@@ -20,6 +20,7 @@ from connector.web import (
     health,
     hooks,
     offer_page,
+    security,
 )
 
 BLUEPRINTS = [
@@ -42,9 +43,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     """An app on `runtime` (or one built from `settings` / the environment)."""
     rt = runtime or build_runtime(settings)
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=rt.settings.secret_key, MAX_CONTENT_LENGTH=None, JSON_SORT_KEYS=False)
+    app.config.update(SECRET_KEY=rt.settings.secret_key, JSON_SORT_KEYS=False)
     app.extensions["leadwire"] = rt
     error_handlers.init_app(app)
+    security.init_app(app, rt)
+    dashboard.init_app(app, rt)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
     return app

@@ -13,7 +13,7 @@ bp = Blueprint("account_page", __name__, url_prefix="/dashboard/accounts", templ
 bp.before_request(dashboard._guard)  # the same login as every dashboard page: disabled, or log in first
 
 
-@bp.get("/<int:account_id>")
+@bp.get("/<id:account_id>")
 def account(account_id: int):
     """One account; an unknown id answers 404 with the page saying so."""
     rt = current_runtime()

@@ -10,13 +10,15 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select
 
 from connector.capture import inbox, lifecycle
+from connector.core.errors import FieldError, InvalidLead
 from connector.flows.model import Spec
 from connector.store import timeline
 from connector.store.models import Lead, Offer
 from connector.web.auth import require_api_key
 from connector.web.context import current_runtime
 from connector.web.error_handlers import ApiError
-from connector.web.hooks import parse_lead_body, read_body, receipt_response
+from connector.web.hooks import accept, idempotency_header, parse_lead_body, read_body, receipt_response
+from connector.web.security import check_storable
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(require_api_key)
@@ -46,7 +48,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise ApiError(400, f"query parameter {name}={raw!r} must be a whole number from {low} to {high}")
     return int(raw)
 
@@ -58,15 +60,18 @@ def create_lead() -> tuple[Response, int]:
     raw = read_body(rt)
     payload = parse_lead_body(raw)
     source = request.args.get("source") or payload.pop("source", None) or "api"
+    if not isinstance(source, str):
+        problem = f"must be the name of a source in flows.yaml, not a {type(source).__name__}"
+        raise InvalidLead([FieldError("source", problem)])
     spec = rt.spec.sources.get(source)
     if spec is None:
         raise ApiError(404, f"no source named {source!r} in flows.yaml")
-    key = inbox.idempotency_key(raw, request.headers.get("Idempotency-Key"))
-    return receipt_response(inbox.accept(rt, source=source, channel="api", raw=raw, payload=payload,
-                                         idempotency_key=key, content_type=request.mimetype))
+    key = inbox.idempotency_key(raw, idempotency_header())
+    return receipt_response(accept(rt, source=source, channel="api", raw=raw, payload=payload,
+                                   idempotency_key=key, content_type=request.mimetype))
 
 
-@bp.get("/inbox/<int:inbox_id>")
+@bp.get("/inbox/<id:inbox_id>")
 def inbox_status(inbox_id: int) -> Response:
     rt = current_runtime()
     with rt.db.session() as s:
@@ -94,7 +99,7 @@ def list_leads() -> Response:
     return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
 
 
-@bp.get("/leads/<int:lead_id>")
+@bp.get("/leads/<id:lead_id>")
 def get_lead(lead_id: int) -> Response:
     rt = current_runtime()
     with rt.db.session() as s:
@@ -161,7 +166,7 @@ def _events_from(body: Any, spec: Spec, now: datetime) -> list[dict[str, Any]]:
     return events
 
 
-@bp.post("/leads/<int:lead_id>/events")
+@bp.post("/leads/<id:lead_id>/events")
 def post_events(lead_id: int) -> tuple[Response, int]:
     """Behavioural events of a lead ({type, at, data} or a list): appended (the same type and time once)
     and the lead decided again; answers the transition (promoted, owner_told, demoted, rescored, unchanged)."""
@@ -170,7 +175,9 @@ def post_events(lead_id: int) -> tuple[Response, int]:
     with rt.db.session() as s:
         if s.get(Lead, lead_id) is None:
             raise ApiError(404, f"no lead {lead_id}")
-        events = _events_from(request.get_json(force=True, silent=True), rt.spec, now)
+        body = request.get_json(force=True, silent=True)
+        check_storable(body)
+        events = _events_from(body, rt.spec, now)
         result, added = lifecycle.add_events(s, rt, lead_id, events, now, by="api")
         lead = s.get(Lead, lead_id)
         body = {**result.as_dict(), "events_added": added,

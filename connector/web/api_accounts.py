@@ -13,7 +13,7 @@ bp = Blueprint("api_accounts", __name__, url_prefix="/api/accounts")
 bp.before_request(require_api_key)
 
 
-@bp.get("/<int:account_id>")
+@bp.get("/<id:account_id>")
 def get_account(account_id: int) -> Response:
     """The account as JSON (times in ISO 8601 UTC); 404 for an unknown id."""
     rt = current_runtime()

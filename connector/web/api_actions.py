@@ -12,9 +12,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from connector.capture import actions
+from connector.core import bounds
 from connector.web.auth import require_api_key
 from connector.web.context import current_runtime
 from connector.web.error_handlers import ApiError
+from connector.web.security import check_storable
 
 bp = Blueprint("api_actions", __name__, url_prefix="/api/leads")
 bp.before_request(require_api_key)
@@ -29,6 +31,7 @@ def _body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object, e.g. {\"by\": \"jane@revops\"}")
+    check_storable(body)
     return body
 
 
@@ -49,7 +52,7 @@ def _done(done: actions.Done) -> Response:
     return jsonify(done.as_dict())
 
 
-@bp.post("/<int:lead_id>/assign")
+@bp.post("/<id:lead_id>/assign")
 def assign(lead_id: int) -> Response:
     """{"rep_id": 7} or {"rep_email": "ann@example.com"}, and "by": make the rep the lead's owner."""
     rt = current_runtime()
@@ -60,6 +63,8 @@ def assign(lead_id: int) -> Response:
         raise ApiError(400, "say which rep: give rep_id (a number) or rep_email", field="rep_id")
     if rep_id is not None and (isinstance(rep_id, bool) or not isinstance(rep_id, int)):
         raise ApiError(400, f"rep_id must be a whole number, not {rep_id!r}", field="rep_id")
+    if rep_id is not None and not bounds.id_in_range(rep_id):
+        raise ApiError(404, f"no rep {rep_id}", field="rep_id")
     with rt.db.session() as s:
         if rep_id is None:
             rep_id = actions.rep_by_email(s, email or "").id
@@ -67,7 +72,7 @@ def assign(lead_id: int) -> Response:
     return _done(done)
 
 
-@bp.post("/<int:lead_id>/reoffer")
+@bp.post("/<id:lead_id>/reoffer")
 def reoffer(lead_id: int) -> Response:
     """Start the lead's stored offer plan again with fresh offers."""
     rt = current_runtime()
@@ -77,7 +82,7 @@ def reoffer(lead_id: int) -> Response:
     return _done(done)
 
 
-@bp.post("/<int:lead_id>/reroute")
+@bp.post("/<id:lead_id>/reroute")
 def reroute(lead_id: int) -> Response:
     """Decide the lead again under the current flows and offer it as a new lead would be."""
     rt = current_runtime()
@@ -87,7 +92,7 @@ def reroute(lead_id: int) -> Response:
     return _done(done)
 
 
-@bp.post("/<int:lead_id>/reopen")
+@bp.post("/<id:lead_id>/reopen")
 def reopen(lead_id: int) -> Response:
     """{"to": "nurture" | "routing", "stream": optional nurture stream}: a won/lost/closed lead reopened."""
     rt = current_runtime()

@@ -1,15 +1,17 @@
-"""CRM webhooks: POST /hooks/hubspot (signed batches) and POST /hooks/salesforce (outbound messages, SOAP Ack)."""
+"""CRM webhooks: POST /hooks/hubspot (signed batches) and POST /hooks/salesforce (outbound messages, SOAP Ack).
+
+Both only verify, commit the raw delivery to the inbox (sync/deliveries.receive) and answer: no CRM call
+is made before the answer; the deliveries are taken by job "sync.deliveries"."""
 from __future__ import annotations
 
 import hmac
-import json
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, jsonify, request
 
-from connector.core.errors import CrmError
+from connector.core import bounds
 from connector.crm.signatures import SignatureError, public_uri, verify_hubspot
-from connector.sync import events
+from connector.sync import deliveries, events
 from connector.web.context import current_runtime
 from connector.web.error_handlers import ApiError
 from connector.web.hooks import read_body
@@ -32,6 +34,7 @@ def soap_fault(status: int, message: str) -> Response:
 
 @bp.post("/hooks/hubspot")
 def hubspot_hook():
+    """Verify, commit the batch to the inbox, answer 200: the contacts are read later by a job."""
     rt = current_runtime()
     raw = read_body(rt)
     uri = public_uri(rt.settings.public_url or rt.settings.base_url, request.path, request.query_string.decode())
@@ -41,16 +44,17 @@ def hubspot_hook():
     except SignatureError as exc:
         raise ApiError(401, str(exc)) from exc
     try:
-        counts = events.take_hubspot_events(rt, json.loads(raw))
-    except (ValueError, events.BadMessage) as exc:
+        items = deliveries.hubspot_items(bounds.load_json(raw))
+        delivery = deliveries.receive(rt, "hubspot", raw, items)
+    except (ValueError, deliveries.BadDelivery) as exc:
         raise ApiError(400, str(exc)) from exc
-    except CrmError as exc:  # the contacts could not be read: HubSpot redelivers on 5xx
-        raise ApiError(503, f"could not read the contacts from HubSpot: {exc}") from exc
-    return jsonify(counts), 200
+    return jsonify(delivery.as_dict()), 200
 
 
 @bp.post("/hooks/salesforce")
 def salesforce_hook():
+    """Check key and org, commit the notifications to the inbox, answer the SOAP Ack; a non-Lead sObject is
+    refused with a fault saying so."""
     rt = current_runtime()
     env = rt.settings.env
     key, org = env.get("SALESFORCE_OUTBOUND_KEY", ""), env.get("SALESFORCE_ORG_ID", "")
@@ -65,5 +69,9 @@ def salesforce_hook():
         return soap_fault(400, str(exc))
     if not hmac.compare_digest(sender[:15].encode(), org[:15].encode()):
         return soap_fault(403, "OrganizationId does not match SALESFORCE_ORG_ID")
-    events.take_outbound(rt, notifications)
+    try:
+        deliveries.receive(rt, "salesforce", raw, [(nid, [nid, fields]) for nid, fields in notifications],
+                           content_type="text/xml")
+    except deliveries.BadDelivery as exc:
+        return soap_fault(503, str(exc))
     return Response(ACK, status=200, mimetype="text/xml")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import distinct, select
 from sqlalchemy.orm import Session
 
@@ -15,12 +17,14 @@ from connector.analytics import MEASURES, Filters, InvalidFilter, run, run_all
 from connector.analytics.filters import LEADS, REPS
 from connector.analytics.unassigned import lead_detail, search
 from connector.capture import actions
+from connector.core import bounds
 from connector.core.errors import InvalidAction, NotFound
 from connector.core.runtime import Runtime
 from connector.web import csrf
 from connector.web.auth import has_api_key
 from connector.web.context import current_runtime
 from connector.web.dashboard_charts import fmt, render
+from connector.web.login_guard import LOCKOUT, SESSION_TTL, LoginGuard, guard_for
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates")
 SESSION_KEY = "leadwire_dashboard"
@@ -30,65 +34,106 @@ BY_KEY = "leadwire_dashboard_by"  # the name last given on an action form, offer
 LEAD_ACTIONS = ("assign", "reoffer", "reroute", "reopen")
 
 
-def _credentials() -> list[str]:
-    """The secrets that open the dashboard: LEADWIRE_ADMIN_PASSWORD and LEADWIRE_API_KEY (if set)."""
-    settings = current_runtime().settings
-    return [c for c in (settings.admin_password, settings.api_key) if c]
+def init_app(app: Flask, rt: Runtime) -> None:
+    """The login guard (sessions, throttling) and `csrf_token()` for every template's forms."""
+    app.extensions["leadwire_login"] = guard_for(rt)
+    app.jinja_env.globals["csrf_token"] = lambda: csrf.token(rt.settings.secret_key)
+    app.jinja_env.globals["csrf_field"] = csrf.FIELD
+
+
+def _guard_state() -> LoginGuard:
+    return current_app.extensions["leadwire_login"]
+
+
+def _password() -> str | None:
+    """The secret that opens the dashboard: LEADWIRE_ADMIN_PASSWORD (the API key never does)."""
+    return current_runtime().settings.admin_password or None
 
 
 def _fingerprint(credential: str) -> str:
-    """What the session cookie keeps: a keyed hash, so the cookie never reveals the password and a
-    changed password logs everyone out."""
+    """What the server keeps for a session: a keyed hash, so nothing reveals the password and a changed
+    password ends every session."""
     key = current_runtime().settings.secret_key.encode()
     return hmac.new(key, b"dashboard:" + credential.encode(), hashlib.sha256).hexdigest()
 
 
 def logged_in() -> bool:
-    """True when the session holds a fingerprint of a currently configured credential."""
-    held = session.get(SESSION_KEY, "")
-    return any(hmac.compare_digest(held, _fingerprint(c)) for c in _credentials())
+    """True when the cookie names a session the server still holds, opened with the current password."""
+    sid, password = session.get(SESSION_KEY), _password()
+    if not isinstance(sid, str) or not password:
+        return False
+    held = _guard_state().sessions.get(sid)
+    return held is not None and hmac.compare_digest(held, _fingerprint(password))
 
 
 @bp.before_request
 def _guard():
-    """Never open by default: disabled without credentials; login required otherwise."""
-    if not _credentials():
+    """Never open by default: disabled without a password; login required otherwise. A CSV export also
+    takes the API key (a script's download, not a browser session)."""
+    if request.endpoint == "dashboard.export" and has_api_key(current_runtime()):
+        return None
+    if not _password():
         return render_template("dashboard_disabled.html"), 503
     if request.endpoint in OPEN_ENDPOINTS or logged_in():
         return None
     if request.endpoint == "dashboard.export":
-        if has_api_key(current_runtime()):
-            return None
         return Response("Log in at /dashboard/login (or send Authorization: Bearer <LEADWIRE_API_KEY>).\n",
                         status=401, mimetype="text/plain")
     return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/dashboard") and "//" not in target and "\\" not in target:
+    if target and target.startswith("/dashboard") and "//" not in target and "\\" not in target \
+            and not bounds.bad_character(target, free_text=False):
         return target
     return url_for("dashboard.index")
 
 
+def _login_page(error: str | None, status: int, headers: dict[str, str] | None = None):
+    return render_template("dashboard_login.html", error=error, next=request.values.get("next", "")), status, \
+        headers or {}
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """GET shows the form; POST checks the password (admin password or API key) in constant time."""
-    error = None
-    if request.method == "POST":
-        given = request.form.get("password", "")
-        match = next((c for c in _credentials() if hmac.compare_digest(given.encode(), c.encode())), None)
-        if match is not None:
-            session.clear()
-            session[SESSION_KEY] = _fingerprint(match)
-            return redirect(_safe_next(request.form.get("next")))
-        error = "Wrong password." if given else "Enter the password."
-    status = 401 if error else 200
-    return render_template("dashboard_login.html", error=error, next=request.values.get("next", "")), status
+    """GET shows the form; POST checks the form's CSRF token, the lockout, then the password (constant
+    time). Failures are counted per client address and for the account, with an audit line each."""
+    if request.method == "GET":
+        return _login_page(None, 200)
+    guard, rt, client = _guard_state(), current_runtime(), request.remote_addr or "unknown"
+    if not csrf.valid(rt.settings.secret_key, request.form.get(csrf.FIELD)):
+        return _login_page("This form has expired: try again.", 400)
+    locked = guard.locked_for(client)
+    if locked > 0:
+        guard.refused(client, locked)
+        return _login_page(f"Too many failed logins: try again in {math.ceil(locked / 60)} minutes.", 429,
+                           {"Retry-After": str(math.ceil(locked))})
+    given, password = request.form.get("password", ""), _password() or ""
+    if given and hmac.compare_digest(given.encode(), password.encode()):
+        sid = secrets.token_urlsafe(32)
+        guard.sessions.start(sid, _fingerprint(password), SESSION_TTL)
+        session.clear()
+        session[SESSION_KEY] = sid
+        guard.succeeded(client)
+        return redirect(_safe_next(request.form.get("next")))
+    if not given:
+        return _login_page("Enter the password.", 401)
+    if guard.failed(client):
+        return _login_page(f"Too many failed logins: try again in {LOCKOUT // 60} minutes.", 429,
+                           {"Retry-After": str(LOCKOUT)})
+    return _login_page("Wrong password.", 401)
 
 
 @bp.post("/logout")
 def logout():
-    session.pop(SESSION_KEY, None)
+    """End the session on the server (a copied cookie stops working), then forget the cookie."""
+    if not csrf.valid(current_runtime().settings.secret_key, request.form.get(csrf.FIELD)):
+        return render_template("error.html", status=400,
+                               message="this form has expired or did not come from this page: try again"), 400
+    sid = session.get(SESSION_KEY)
+    if isinstance(sid, str):
+        _guard_state().sessions.end(sid)
+    session.clear()
     return redirect(url_for("dashboard.login"))
 
 
@@ -148,7 +193,7 @@ def lead_search():
     return render_template("dashboard_search.html", q=q, table=table, fmt=fmt)
 
 
-@bp.get("/leads/<int:lead_id>")
+@bp.get("/leads/<id:lead_id>")
 def lead(lead_id: int):
     """One lead: its fields, hold, sibling and account, score breakdown, timeline with each decision's
     explanation, and the forms of the actions its status allows."""
@@ -161,13 +206,12 @@ def _lead_page(lead_id: int, error: str | None = None, status: int = 200):
         detail = lead_detail(conn, lead_id)
         reps = conn.execute(select(REPS.c.id, REPS.c.name, REPS.c.team).where(REPS.c.active.is_(True))
                             .order_by(REPS.c.name)).all()
-    return render_template("dashboard_lead.html", fmt=fmt, error=error, reps=reps, csrf_field=csrf.FIELD,
-                           csrf_token=csrf.token(rt.settings.secret_key), by=session.get(BY_KEY, ""),
+    return render_template("dashboard_lead.html", fmt=fmt, error=error, reps=reps, by=session.get(BY_KEY, ""),
                            streams=rt.spec.nurture_streams if rt.spec is not None else (),
                            closed=actions.CLOSED, waiting=actions.ROUTED, **detail), status
 
 
-@bp.post("/leads/<int:lead_id>/<action>")
+@bp.post("/leads/<id:lead_id>/<action>")
 def lead_action(lead_id: int, action: str):
     """One action form of the lead page; back to the page with what was done, or with why not (4xx)."""
     if action not in LEAD_ACTIONS:
@@ -192,8 +236,10 @@ def _act(s: Session, rt: Runtime, action: str, lead_id: int, by: str) -> actions
     form, now = request.form, rt.clock.now()
     if action == "assign":
         rep = form.get("rep_id", "").strip()
-        if not rep.isdigit():
+        if not (rep.isascii() and rep.isdigit()):
             raise InvalidAction("choose the rep to assign the lead to", field="rep_id")
+        if not bounds.id_in_range(int(rep)):
+            raise NotFound(f"no rep {rep}")
         return actions.assign(s, rt, lead_id, int(rep), by=by, now=now)
     if action == "reopen":
         to = form.get("to", "")

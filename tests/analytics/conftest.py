@@ -9,6 +9,7 @@ import pytest
 
 from tests.analytics.seed import seed
 from tests.support.analytics import PASSWORD
+from tests.support.dashboard import post_login
 from tests.support.runtime import deployment_env
 
 
@@ -47,6 +48,6 @@ def dash(seeded):
     """A test client already logged in to the dashboard, and the seeded ids."""
     app, ids = seeded
     client = app.test_client()
-    resp = client.post("/dashboard/login", data={"password": PASSWORD, "next": "/dashboard"})
+    resp = post_login(client, PASSWORD, "/dashboard")
     assert resp.status_code == 302
     return client, ids

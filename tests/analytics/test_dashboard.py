@@ -5,6 +5,7 @@ import csv
 import io
 
 from tests.support.analytics import PASSWORD
+from tests.support.dashboard import logout, post_login
 from tests.support.runtime import API_KEY
 
 
@@ -33,7 +34,7 @@ def test_pages_redirect_to_login_and_exports_answer_401(seeded):
 def test_wrong_password_is_refused(seeded):
     app, _ = seeded
     client = app.test_client()
-    resp = client.post("/dashboard/login", data={"password": "hunter2"})
+    resp = post_login(client, "hunter2")
     assert resp.status_code == 401
     assert "Wrong password" in resp.get_data(as_text=True)
     assert client.get("/dashboard").status_code == 302
@@ -42,27 +43,27 @@ def test_wrong_password_is_refused(seeded):
 def test_login_returns_to_the_shared_view_and_the_cookie_hides_the_password(seeded):
     app, _ = seeded
     client = app.test_client()
-    resp = client.post("/dashboard/login", data={"password": PASSWORD, "next": "/dashboard?source=hubspot"})
+    resp = post_login(client, PASSWORD, "/dashboard?source=hubspot")
     assert resp.headers["Location"] == "/dashboard?source=hubspot"
     cookie = client.get_cookie("session")
     held = app.session_interface.get_signing_serializer(app).loads(cookie.value)
     assert PASSWORD not in str(held)
     assert client.get("/dashboard").status_code == 200
-    client.post("/dashboard/logout")
+    logout(client)
     assert client.get("/dashboard").status_code == 302
 
 
 def test_login_ignores_an_offsite_next(seeded):
     app, _ = seeded
-    resp = app.test_client().post("/dashboard/login", data={"password": PASSWORD, "next": "//evil.example/x"})
+    resp = post_login(app.test_client(), PASSWORD, "//evil.example/x")
     assert resp.headers["Location"] == "/dashboard"
 
 
-def test_the_api_key_also_opens_the_dashboard(seeded):
+def test_the_api_key_does_not_open_the_dashboard(seeded):
     app, _ = seeded
     client = app.test_client()
-    assert client.post("/dashboard/login", data={"password": API_KEY}).status_code == 302
-    assert client.get("/dashboard").status_code == 200
+    assert post_login(client, API_KEY).status_code == 401
+    assert client.get("/dashboard").status_code == 302
 
 
 def test_dashboard_shows_every_measure_with_a_chart_and_csv_link(dash):

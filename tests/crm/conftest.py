@@ -44,8 +44,9 @@ def hubspot(crm_env, sleeps):
 
 
 @pytest.fixture
-def salesforce(crm_env, sleeps):
-    return SalesforceAdapter.from_env(crm_env, retry=RetryPolicy(sleep=sleeps))
+def salesforce(crm_env, sleeps, clock):
+    """On the test clock: a REQUEST_LIMIT_EXCEEDED block ends when the clock is advanced past it."""
+    return SalesforceAdapter.from_env(crm_env, retry=RetryPolicy(sleep=sleeps), now=lambda: clock.now().timestamp())
 
 
 # ---- a Leadwire runtime wired to the sandbox ----------------------------------------------------------

@@ -53,7 +53,7 @@ class FakeResponse:
 
 @pytest.mark.parametrize("status,body,headers,expected,retry_after", [
     (429, {"category": "RATE_LIMITS", "message": "ten_secondly_rolling"}, {"Retry-After": "3"}, CrmTransientError, 3.0),
-    (429, {"category": "RATE_LIMITS"}, {}, CrmTransientError, 1.0),
+    (429, {"category": "RATE_LIMITS"}, {}, CrmTransientError, 10.0),
     (502, {"message": "bad gateway"}, {}, CrmTransientError, None),
     (401, {"category": "INVALID_AUTHENTICATION"}, {}, CrmAuthError, None),
     (403, {"category": "MISSING_SCOPES"}, {}, CrmAuthError, None),

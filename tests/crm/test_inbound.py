@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from connector.core.errors import ConfigError
 from connector.store import writeback
 from connector.store.models import FeedbackResponse, InboxItem, Lead, OutboxItem, Rep, TimelineEvent
 from connector.sync import drain, events
@@ -121,24 +123,71 @@ def test_the_poller_step_runs_when_enabled_and_moves_its_watermark(runtime, sand
     from connector.jobs.tick import run_tick
 
     synced_lead(runtime, synced)
-    assert run_tick(runtime)["events.poll_due"] == 0  # off by default
+    assert run_tick(runtime)["events.poll_salesforce"] == 0  # off by default
     runtime.settings.env["SALESFORCE_POLL"] = "1"
     sandbox.set_faults(query_page_size=200)
     for i in range(210):
         sandbox.salesforce_edit(None, {"LastName": f"New{i}", "Company": "Acme", "Email": f"new{i}@acme.example"})
     before = sandbox.calls("query")
     clock.advance(minutes=2)
-    assert run_tick(runtime)["events.poll_due"] == 211  # the record at the watermark, then 210 new ones
+    assert run_tick(runtime)["events.poll_salesforce"] == 211  # the record at the watermark, then 210 new ones
     assert sandbox.calls("query") - before == 2  # one query, one nextRecordsUrl page
     with runtime.db.session() as s:  # records no lead matches are captured through the inbox, once each
         assert len(s.scalars(select(InboxItem).where(InboxItem.channel == "salesforce")).all()) == 210
-    assert run_tick(runtime)["events.poll_due"] == 0  # polled less than a minute ago
+    assert run_tick(runtime)["events.poll_salesforce"] == 0  # polled less than a minute ago
     clock.advance(minutes=2)
     # meanwhile each new lead's decision (nurture, score) was written back to its record: those writes of
     # Leadwire's own are read once, as echoes (nothing taken), and the watermark moves past them
-    echoes = run_tick(runtime)["events.poll_due"]
+    echoes = run_tick(runtime)["events.poll_salesforce"]
     with runtime.db.session() as s:
         assert not s.scalars(select(TimelineEvent).where(TimelineEvent.kind.in_(("crm.change", "crm.conflict")))).all()
     assert echoes > 1
     clock.advance(minutes=2)
-    assert run_tick(runtime)["events.poll_due"] == 1  # only the last record, at the watermark
+    # only the records at the watermark: SOQL datetimes are whole seconds, so those of its second
+    newest = max(lead["SystemModstamp"] for lead in sandbox.state.leads.values())
+    at_watermark = sum(lead["SystemModstamp"][:19] == newest[:19] for lead in sandbox.state.leads.values())
+    assert run_tick(runtime)["events.poll_salesforce"] == at_watermark < echoes
+
+
+def captured_emails(runtime):
+    with runtime.db.session() as s:
+        return sorted(lead.email for lead in s.scalars(select(Lead)))
+
+
+def test_the_hubspot_poller_starts_from_now_and_recovers_a_missed_webhook(runtime, sandbox, synced, clock):
+    from connector.jobs.tick import run_tick
+
+    lead_id, contact_id = synced("hubspot")
+    sandbox.hubspot_edit(None, {"email": "old@acme.example", "firstname": "Old", "lastname": "One"})
+    runtime.settings.env.update(HUBSPOT_POLL="1", HUBSPOT_POLL_SECONDS="120")
+    clock.advance(minutes=1)
+    assert run_tick(runtime)["events.poll_hubspot"] == 0  # the first poll starts now: the CRM's past is not read
+    clock.advance(minutes=1)
+    sandbox.hubspot_edit(None, {"email": "missed@acme.example", "firstname": "Mis", "lastname": "Sed"})
+    sandbox.hubspot_edit(contact_id, {"company": "Acme Holdings"})  # changed in HubSpot, no webhook sent
+    assert run_tick(runtime)["events.poll_hubspot"] == 0  # polled a minute ago (every 120 s)
+    clock.advance(minutes=2)
+    assert run_tick(runtime)["events.poll_hubspot"] == 2
+    assert captured_emails(runtime) == ["lead0@example.com", "missed@acme.example"]
+    with runtime.db.session() as s:
+        assert s.get(Lead, lead_id).company == "Acme Holdings"  # crm_wins
+
+
+def test_a_poll_since_date_reads_from_that_date_and_a_bad_one_is_named(runtime, sandbox, clock):
+    sandbox.hubspot_edit(None, {"email": "earlier@acme.example", "firstname": "Ear", "lastname": "Lier"})
+    clock.advance(days=2)
+    runtime.settings.env["HUBSPOT_POLL_SINCE"] = "yesterday"
+    with pytest.raises(ConfigError, match="HUBSPOT_POLL_SINCE='yesterday' is not an ISO date"):
+        events.poll(runtime, "hubspot", clock.now())
+    runtime.settings.env["HUBSPOT_POLL_SINCE"] = (clock.now() - timedelta(days=3)).date().isoformat()
+    assert events.poll(runtime, "hubspot", clock.now()) == 1
+    assert captured_emails(runtime) == ["earlier@acme.example"]
+
+
+def test_the_salesforce_poller_starts_from_now(runtime, sandbox, clock):
+    sandbox.salesforce_edit(None, {"LastName": "Old", "Company": "Acme", "Email": "old@acme.example"})
+    clock.advance(minutes=1)
+    assert poll(runtime) == 0
+    sandbox.salesforce_edit(None, {"LastName": "New", "Company": "Acme", "Email": "new@acme.example"})
+    assert poll(runtime) == 1
+    assert captured_emails(runtime) == ["new@acme.example"]

@@ -17,8 +17,8 @@ def v3_headers(uri=URI, stamp=NOW, secret=SECRET, body=BODY):
     return {"X-HubSpot-Signature-v3": sig, "X-HubSpot-Request-Timestamp": str(stamp)}
 
 
-def verify(headers, uri=URI, body=BODY, now=NOW):
-    return verify_hubspot(SECRET, headers, method="POST", uri=uri, body=body, now_ms=now)
+def verify(headers, uri=URI, body=BODY, now=NOW, **kwargs):
+    return verify_hubspot(SECRET, headers, method="POST", uri=uri, body=body, now_ms=now, **kwargs)
 
 
 def test_a_v3_signature_from_hubspots_own_sdk_is_accepted():
@@ -43,14 +43,23 @@ def test_a_tampered_body_is_refused():
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
-def test_older_signature_versions(version):
+def test_older_signature_versions_are_refused_unless_enabled(version):
     sig = Signature.get_signature(SECRET, BODY.decode(), version, URI, "POST")
     headers = {"X-HubSpot-Signature": sig, "X-HubSpot-Signature-Version": version}
-    assert verify(headers) == version
+    with pytest.raises(SignatureError, match="signature_versions"):
+        verify(headers)
+    assert verify(headers, versions=("v3", version)) == version
     with pytest.raises(SignatureError):
-        verify(headers, body=b"[]")
+        verify(headers, body=b"[]", versions=("v3", version))
 
 
 def test_public_uri_comes_from_the_public_url_and_decodes_like_hubspot():
     assert public_uri("https://leads.example.com/", "/hooks/hubspot", "a=b%3Ac") == \
         "https://leads.example.com/hooks/hubspot?a=b:c"
+
+
+def test_a_v3_timestamp_more_than_a_minute_ahead_is_refused():
+    ahead = v3_headers()
+    with pytest.raises(SignatureError, match="future"):
+        verify(ahead, now=int(ahead["X-HubSpot-Request-Timestamp"]) - 61_000)
+    assert verify(ahead, now=int(ahead["X-HubSpot-Request-Timestamp"]) - 59_000) == "v3"

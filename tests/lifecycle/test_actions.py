@@ -172,6 +172,8 @@ def test_api_reopen_a_lost_lead_defaults_to_the_flows_stream_and_into_routing_of
 
 # ---- bad requests ---------------------------------------------------------------------------------
 
+NO_ROUTE = ("The requested URL was not found on the server. If you entered the URL manually please check your "
+            "spelling and try again.")
 BAD = [  # (lead, action, body, status, error) — lead: "offered", "won", "nurture" or a missing id
     ("missing", "assign", {"rep_email": "bob@na.example"}, 404, "no lead 999"),
     ("offered", "assign", {"rep_id": 999}, 404, "no rep 999"),
@@ -195,7 +197,7 @@ BAD = [  # (lead, action, body, status, error) — lead: "offered", "won", "nurt
                                                                 "mainline, revival, webinar"),
     ("won", "reopen", {"to": "routing", "stream": "webinar"}, 400, "a stream is only for reopening to nurture"),
     ("missing", "reroute", {}, 404, "no lead 999"),
-    ("huge", "reopen", {"to": "nurture"}, 404, "no lead 1099511627776"),
+    ("huge", "reopen", {"to": "nurture"}, 404, NO_ROUTE),  # beyond any id the column holds: no route matches
     ("offered", "assign", {"rep_id": 2**40}, 404, "no rep 1099511627776"),
 ]
 

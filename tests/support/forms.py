@@ -8,7 +8,8 @@ from connector.core.signing import sign
 
 
 def signed_headers(secret: str, body: bytes, *, at: float | None = None, **extra) -> dict:
-    headers = {"X-Leadwire-Signature": sign(secret, body, int(at if at is not None else time.time())),
+    key = extra.get("Idempotency-Key")  # the signature covers the key the request carries
+    headers = {"X-Leadwire-Signature": sign(secret, body, int(at if at is not None else time.time()), key),
                "Content-Type": "application/json"}
     headers.update(extra)
     return headers

@@ -13,6 +13,7 @@ from connector.pursuit import answers
 from connector.store.models import Account, InboxItem, Lead, Offer, TimelineEvent
 from tests.support import routing
 from tests.support.analytics import PASSWORD
+from tests.support.dashboard import post_login
 from tests.support.runtime import REPO
 
 AUTH = routing.AUTH
@@ -105,5 +106,5 @@ def messages(rt, lead_id: int, kind: str) -> list[str]:
 
 def login(client) -> None:
     """Log a test client in to the dashboard."""
-    resp = client.post("/dashboard/login", data={"password": PASSWORD, "next": "/dashboard"})
+    resp = post_login(client, PASSWORD, "/dashboard")
     assert resp.status_code == 302, resp.status_code

@@ -11,6 +11,7 @@ from connector.store.models import Lead, Offer, OutboxItem, TimelineEvent
 from connector.store.statuses import LeadStatus
 from tests.support import routing
 from tests.support.analytics import PASSWORD
+from tests.support.dashboard import post_login
 from tests.support.runtime import REPO, deployment_env
 
 DATA = REPO / "tests" / "lifecycle" / "data"
@@ -96,7 +97,7 @@ def snapshot(rt) -> list[tuple]:
 
 def login(client) -> None:
     """Log a test client in to the dashboard."""
-    resp = client.post("/dashboard/login", data={"password": PASSWORD, "next": "/dashboard"})
+    resp = post_login(client, PASSWORD, "/dashboard")
     assert resp.status_code == 302, resp.status_code
 
 

@@ -15,7 +15,8 @@ def test_defaults_are_the_embedded_setup():
 
 
 def test_postgres_urls_use_psycopg3():
-    assert load_settings({"DATABASE_URL": "postgres://u@h/db"}).database_url == "postgresql+psycopg://u@h/db"
+    env = {"DATABASE_URL": "postgres://u@h/db", "LEADWIRE_SECRET_KEY": "k" * 32}
+    assert load_settings(env).database_url == "postgresql+psycopg://u@h/db"
 
 
 def test_every_bad_setting_is_named_at_once():

@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from connector.core.clock import Clock
-from connector.demo.sandbox import senders
+from connector.demo.sandbox import hubspot_api, senders
 from connector.demo.sandbox.app import create_app
 from connector.demo.sandbox.hubspot_api import write_contact
 from connector.demo.sandbox.salesforce_api import write_lead
@@ -114,6 +114,14 @@ class Sandbox:
         with self.state.lock:
             return write_contact(self.state, self.state.contacts.get(contact_id) if contact_id else None,
                                  properties, by_api=False)
+
+    def hubspot_merge(self, primary_id: str, other_id: str) -> dict:
+        """Merge two contacts as a person in HubSpot would: a new record that both old ids now read as."""
+        return hubspot_api.merge_contacts(self.state, primary_id, other_id)
+
+    def hubspot_oauth_app(self, client_id: str, client_secret: str) -> str:
+        """Install an OAuth app in the HubSpot portal; returns its refresh token."""
+        return hubspot_api.add_app(self.state, client_id, client_secret)
 
     def salesforce_edit(self, lead_id: str | None, fields: dict, *, by: str | None = None) -> dict:
         """Change (or create, with None) a Lead as a Salesforce user (default: the first user) would."""

@@ -59,14 +59,19 @@ def create_app(state: SandboxState) -> Flask:
                 limited = limited or f.salesforce_api_used >= f.salesforce_api_limit
                 f.salesforce_api_used += 1
             failing = f.error_rate > 0 and state.rng.random() < f.error_rate
+            policy = hubspot_api.take_call(state) if vendor == "hubspot" else None
         if f.latency_ms:
             time.sleep(f.latency_ms / 1000)
         auth = request.headers.get("Authorization", "")
         if f.auth_fail or not auth.startswith(("Bearer ", "OAuth ")) or len(auth.split(" ", 1)[1]) < 2:
             return _refuse(vendor, 401, "auth", "Session expired or invalid" if vendor == "salesforce" else
                            "Authentication credentials not found. This API supports OAuth 2.0 authentication.")
+        if vendor == "hubspot" and (expired := hubspot_api.token_problem(state, auth)):
+            return expired
         if f.outage:
             return _refuse(vendor, 503, "outage", "Service Unavailable: the server is temporarily down")
+        if policy:
+            return hubspot_api.rate_limited(policy)
         if limited:
             if vendor == "hubspot":
                 return _refuse(vendor, 429, "limit", "You have reached your ten_secondly_rolling limit.")
@@ -82,15 +87,8 @@ def create_app(state: SandboxState) -> Flask:
         if g.get("vendor") == "salesforce":
             response.headers["Sforce-Limit-Info"] = f"api-usage={f.salesforce_api_used}/{f.salesforce_api_limit}"
         elif g.get("vendor") == "hubspot":
-            remaining = HUBSPOT_WINDOW_MAX if f.hubspot_budget is None else f.hubspot_budget
-            response.headers.update({
-                "X-HubSpot-RateLimit-Daily": "250000", "X-HubSpot-RateLimit-Daily-Remaining": "249000",
-                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
-                "X-HubSpot-RateLimit-Max": str(HUBSPOT_WINDOW_MAX),
-                "X-HubSpot-RateLimit-Remaining": str(max(0, remaining)),
-            })
-            if response.status_code == 429:
-                response.headers["Retry-After"] = str(f.retry_after)
+            # no Retry-After on a 429: HubSpot documents none (https://developers.hubspot.com/docs/api/usage-details)
+            response.headers.update(hubspot_api.limit_headers(state))
         return response
 
     @app.route("/_sandbox/faults", methods=["GET", "POST"])

@@ -7,7 +7,7 @@ from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from connector.demo.sandbox import soql
-from connector.demo.sandbox.schema import salesforce_unknown
+from connector.demo.sandbox.schema import TEXT_TYPES, describe_field, salesforce_unknown
 from connector.demo.sandbox.state import API_USER_ID, SandboxState, sf_time
 
 COLLECTION_LIMIT = 200
@@ -37,6 +37,17 @@ def validate(state: SandboxState, fields: dict, *, creating: bool) -> list[dict]
         if missing:
             errors.append({"statusCode": "REQUIRED_FIELD_MISSING", "fields": missing,
                            "message": f"Required fields are missing: [{', '.join(missing)}]"})
+    for name, value in fields.items():  # STRING_TOO_LONG: a text value over the field's length (describe)
+        meta = state.salesforce_meta.get(name, {})
+        limit = meta.get("length", 255) if meta.get("type", "string") in TEXT_TYPES else 0
+        if limit and isinstance(value, str) and len(value) > limit:
+            errors.append({"statusCode": "STRING_TOO_LONG", "fields": [name],
+                           "message": f"{name}: data value too large: {value[:20]}... (max length={limit})"})
+        elif name in state.salesforce_meta and not meta.get("updateable", True):
+            errors.append({"statusCode": "INVALID_FIELD_FOR_INSERT_UPDATE", "fields": [name],
+                           "message": f"Unable to create/update fields: {name}. Please check the security settings "
+                                      "of this field and verify that it is read/write for your profile or "
+                                      "permission set."})
     status = fields.get("Status")
     if status is not None and status not in state.picklists["Lead.Status"]:
         errors.append({"statusCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "fields": ["Status"],
@@ -184,6 +195,34 @@ def register(app: Flask, state: SandboxState) -> None:
             body["nextRecordsUrl"] = f"/services/data/{version}/query/{locator}"
         return jsonify(body), 200
 
+    # GET .../sobjects/Lead/describe: the fields, their types, lengths and flags, picklist values
+    # (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_describe.htm)
+    @app.get(f"{base}/sobjects/<sobject>/describe")
+    def sf_describe(version: str, sobject: str) -> ResponseReturnValue:
+        if sobject != "Lead":
+            return sf_error(404, "NOT_FOUND", f"The requested resource does not exist: {sobject}")
+        with state.lock:
+            fields = [describe_field(name, state.salesforce_meta.get(name, {}), state.picklists)
+                      for name in sorted(state.schema["salesforce"])]
+        return jsonify({"name": "Lead", "custom": False, "updateable": True, "fields": fields}), 200
+
+    # DELETE .../composite/sobjects?ids=a,b: up to 200 records, one result per id, in order
+    # (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_delete.htm)
+    @app.delete(f"{base}/composite/sobjects")
+    def sf_collection_delete(version: str) -> ResponseReturnValue:
+        ids = [i for i in request.args.get("ids", "").split(",") if i]
+        if len(ids) > COLLECTION_LIMIT:
+            return sf_error(400, "EXCEEDED_ID_LIMIT", f"cannot submit more than {COLLECTION_LIMIT} ids into this call")
+        results = []
+        with state.lock:
+            for rid in ids:
+                if state.leads.pop(rid, None) is None:
+                    results.append({"id": rid, "success": False, "errors": [
+                        {"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []}]})
+                else:
+                    results.append({"id": rid, "success": True, "errors": []})
+        return jsonify(results), 200
+
     @app.route(f"{base}/composite/sobjects", methods=["POST", "PATCH"])
     @app.route(f"{base}/composite/sobjects/<sobject>/<field>", methods=["PATCH"])
     def sf_collection(version: str, sobject: str | None = None, field: str | None = None) -> ResponseReturnValue:
@@ -205,6 +244,11 @@ def register(app: Flask, state: SandboxState) -> None:
             failed = any(errors for _, _, errors in plans)
             results = []
             for lead, fields, errors in plans:
+                if not errors and state.faults.salesforce_row_locks > 0:
+                    # another transaction holds the record (https://help.salesforce.com/s/articleView?id=000387658)
+                    state.faults.salesforce_row_locks -= 1
+                    errors = [{"statusCode": "UNABLE_TO_LOCK_ROW", "fields": [],
+                               "message": "unable to obtain exclusive access to this record"}]
                 if errors:
                     results.append({"success": False, "errors": errors, **({"id": lead["Id"]} if lead else {})})
                 elif failed and data.get("allOrNone"):
@@ -232,9 +276,23 @@ def _plan(state: SandboxState, record: dict, method: str, field: str | None) -> 
         if lead is None:
             return None, fields, [{"statusCode": "ENTITY_IS_DELETED" if rid else "MISSING_ARGUMENT", "fields": [],
                                    "message": "entity is deleted" if rid else "Id not specified in an update call"}]
-        return lead, fields, validate(state, fields, creating=False)
+        return lead, fields, _converted(lead) or validate(state, fields, creating=False)
     if not record.get(field):
         return None, fields, [{"statusCode": "MISSING_ARGUMENT", "fields": [field],
                                "message": f"{field} not specified"}]
     lead = _find_by(state, field, record[field])
-    return lead, fields, validate(state, fields, creating=lead is None)
+    if lead is None and fields.get("Email") and _find_by(state, "Email", fields["Email"]):
+        # the org's duplicate rule on Email blocks creating a second Lead for an address
+        # (https://help.salesforce.com/s/articleView?id=sf.duplicate_rules_map_of_reference.htm)
+        return None, fields, [{"statusCode": "DUPLICATES_DETECTED", "fields": [],
+                               "message": "Use one of these records? (duplicate rule: Standard Lead Duplicate Rule)"}]
+    return lead, fields, (_converted(lead) if lead else []) or validate(state, fields, creating=lead is None)
+
+
+def _converted(lead: dict) -> list[dict]:
+    """A converted Lead is read-only (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/
+    object_reference/sforce_api_objects_lead.htm: "you can't update a converted lead")."""
+    if str(lead.get("IsConverted")).lower() != "true":
+        return []
+    return [{"statusCode": "CANNOT_UPDATE_CONVERTED_LEAD", "fields": [],
+             "message": "cannot reference converted lead"}]

@@ -39,6 +39,9 @@ class Query:
         return [{f: r.get(f) for f in self.fields} for r in hits]
 
 
+_SOQL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")
+
+
 def _parse_time(text: str) -> datetime:
     text = text.replace("Z", "+00:00")
     if re.search(r"[+-]\d{4}$", text):
@@ -61,6 +64,10 @@ def _literal(text: str) -> Any:
     if text.lower() == "null":
         return None
     if _DATETIME.match(text):
+        # a SOQL datetime literal is YYYY-MM-DDThh:mm:ssZ or ±hh:mm, without fractional seconds
+        # (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm)
+        if not _SOQL_DATETIME.match(text):
+            raise SoqlError(f"line 1:0 no viable alternative at character '{text}': not a SOQL datetime literal")
         return _parse_time(text)
     try:
         return float(text) if "." in text else int(text)

@@ -9,7 +9,12 @@ from dataclasses import fields as dc_fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.demo.sandbox.schema import default_schema
+from connector.demo.sandbox.schema import (
+    HUBSPOT_GROUPS,
+    default_hubspot_properties,
+    default_salesforce_meta,
+    default_schema,
+)
 
 
 @dataclass
@@ -25,9 +30,17 @@ class Faults:
     retry_after: int = 1             # seconds, sent in Retry-After on HubSpot 429
     salesforce_api_limit: int = 15000     # the org's daily API request allocation (Sforce-Limit-Info M)
     salesforce_api_used: int = 0          # requests used so far today (Sforce-Limit-Info N)
+    salesforce_row_locks: int = 0         # the next N collection records answer UNABLE_TO_LOCK_ROW
     auth_fail: bool = False          # reject every token
     query_page_size: int = 2000      # Salesforce query batch size (nextRecordsUrl paging)
     seed: int = 7
+    # HubSpot, as documented (each cited where it is enforced, in hubspot_api.py)
+    hubspot_window_max: int = 190         # calls per rolling 10 s (X-HubSpot-RateLimit-Max of a private app)
+    hubspot_daily_limit: int = 500000     # calls per day, reset at midnight in the account's time zone (UTC here)
+    hubspot_multi_status: bool = True     # batch writes whose inputs all carry objectWriteTraceId answer 207
+    hubspot_unnamed_errors: bool = False  # 207 errors carry no context naming their input
+    hubspot_search_cap: int = 10000       # results one search can page through
+    hubspot_token_ttl: int = 1800         # seconds an OAuth access token lives (expires_in)
 
     def update(self, values: dict[str, Any]) -> None:
         """Set the named faults; raise ValueError naming an unknown one."""
@@ -79,6 +92,14 @@ class SandboxState:
     picklists: dict[str, set] = field(default_factory=dict)    # restricted values: "Lead.Status", "hs_lead_status"
     schema: dict[str, set[str]] = field(default_factory=default_schema)  # properties / fields the org has
     lock: threading.RLock = field(default_factory=threading.RLock)
+    hubspot_properties: dict[str, dict] = field(default_factory=default_hubspot_properties)  # name -> definition
+    hubspot_groups: set[str] = field(default_factory=lambda: set(HUBSPOT_GROUPS))  # property groups
+    hubspot_call_times: list[float] = field(default_factory=list)   # epoch seconds of each accepted API call
+    hubspot_daily_used: dict[str, int] = field(default_factory=dict)  # day (account time zone) -> calls
+    hubspot_apps: dict[str, dict] = field(default_factory=dict)     # OAuth client id -> {secret, refresh_tokens}
+    hubspot_tokens: dict[str, float] = field(default_factory=dict)  # issued access token -> expires at (epoch)
+    hubspot_merged: dict[str, str] = field(default_factory=dict)    # merged-away contact id -> the merged record's id
+    salesforce_meta: dict[str, dict] = field(default_factory=default_salesforce_meta)  # Lead field -> describe metadata
     _seq: int = 0
     _last: datetime | None = None
 
@@ -94,6 +115,10 @@ class SandboxState:
             base = self._last + timedelta(milliseconds=1)
         self._last = base
         return base
+
+    def instant(self) -> float:
+        """The clock's time in epoch seconds, unrounded (rate-limit windows, token expiry)."""
+        return (self.clock.now() if self.clock else datetime.now(UTC)).timestamp()
 
     def next_id(self) -> int:
         self._seq += 1
@@ -113,6 +138,12 @@ class SandboxState:
             self.picklists.clear()
             self.picklists.update(default_picklists())
             self.schema = default_schema()
+            self.hubspot_properties = default_hubspot_properties()
+            self.hubspot_groups = set(HUBSPOT_GROUPS)
+            self.salesforce_meta = default_salesforce_meta()
+            for log in (self.hubspot_call_times, self.hubspot_daily_used, self.hubspot_apps, self.hubspot_tokens,
+                        self.hubspot_merged):
+                log.clear()
             self._last = None
 
     def stats(self) -> dict[str, Any]:
@@ -124,6 +155,7 @@ class SandboxState:
                 "contacts": len(self.contacts),
                 "leads": len(self.leads),
                 "writes": {f"{crm}:{rid}": n for (crm, rid), n in self.writes.items()},
+                "hubspot_call_times": list(self.hubspot_call_times),
             }
 
     # -- people the CRM knows ------------------------------------------------------------
