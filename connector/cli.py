@@ -6,7 +6,18 @@ import sys
 
 import click
 
-from connector.commands import core_cmd, crm_cmd, db_cmd, demo_cmd, flows_cmd, leads_cmd, replay_cmd, reps_cmd, tick_cmd
+from connector.commands import (
+    core_cmd,
+    crm_cmd,
+    db_cmd,
+    demo_cmd,
+    flows_cmd,
+    leads_cmd,
+    privacy_cmd,
+    replay_cmd,
+    reps_cmd,
+    tick_cmd,
+)
 from connector.core.errors import ConfigError
 
 
@@ -33,6 +44,7 @@ COMMANDS = [
     crm_cmd.sandbox,
     crm_cmd.crm,
     crm_cmd.sync,
+    privacy_cmd.privacy,
 ]
 reps_cmd.reps.add_command(crm_cmd.sync_owners)
 for command in COMMANDS:

@@ -39,7 +39,7 @@ def decide_and_store(session: Session, rt: Runtime, fields: dict[str, Any], *, s
     Events without a time happened now. A nurtured or rejected new lead is written to the CRMs (unless
     its flow says crm: {outcomes: false}); rescore_at is set when its event points decay."""
     fields = _stamped(fields, now)
-    ctx = Context(now=now, index=SqlMatchIndex(session), reps=rep_snapshot(session, fields, now))
+    ctx = Context(now=now, index=SqlMatchIndex(session), rep_book=rep_snapshot(session, now))
     decision = decide(rt.spec, {**fields, "source": source}, ctx)
     dup = decision.duplicate
     if dup is not None and dup.action == "merge":

@@ -1,37 +1,35 @@
-"""Capture: commit every inbound payload to the inbox, then turn it into a lead exactly once.
+"""Capture: commit every inbound payload to the inbox, then wake a worker to turn it into a lead.
 
 `accept` runs in the web request: it keys the payload for idempotency, validates the mapping so a bad
-payload gets its 422 at once (and is still kept), commits, and queues `capture.process`.
-`process` runs as a job: it takes a lease on the inbox row, runs the pure engine, and stores the lead,
-its account and its timeline in one transaction. `retake_stalled` (a tick step) re-queues rows whose
-job was lost or whose worker died, so a crash delays a lead but never loses it.
+payload gets its 422 at once (and is still kept), commits (one insert, one commit), and wakes task
+`capture.drain` — a wake-up that coalesces while one is pending, not a job per lead. The worker side
+(capture/batch.py) claims rows in batches. `retake_stalled` (a tick step) wakes the drain when rows
+wait whose wake-up was lost or whose lease ran out, so a crash delays a lead but never loses it.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connector.capture import decide
-from connector.core.errors import InvalidLead, NotFound
+from connector.core.errors import InvalidLead
 from connector.core.runtime import Runtime
 from connector.flows import map_payload
 from connector.store.models import DELIVERY_CHANNELS, InboxItem
 from connector.store.statuses import InboxStatus
 
-log = logging.getLogger(__name__)
-
 LEASE = timedelta(seconds=60)
 STALL_GRACE = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
+STALL_SCAN = 500
+SYNC_CHANNELS = tuple(DELIVERY_CHANNELS.values())  # CRM deliveries: the sync jobs process them
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ def accept(rt: Runtime, *, source: str, channel: str, raw: bytes, payload: dict[
             raise
         return replay
     if not errors:
-        rt.queue.enqueue("capture.process", inbox_id)
+        rt.queue.wake("capture.drain")
     return Receipt(inbox_id, item.status, errors)
 
 
@@ -98,69 +96,20 @@ def _find(rt: Runtime, source: str, key: str) -> Receipt | None:
     return Receipt(row.id, row.status, row.errors or [], replayed=True) if row else None
 
 
-def _take_lease(rt: Runtime, inbox_id: int, now: datetime) -> bool:
-    """Claim the row for LEASE; False if it is done or another worker holds a live lease."""
-    with rt.db.session() as s:
-        result = s.execute(
-            update(InboxItem)
-            .where(InboxItem.id == inbox_id, InboxItem.status == InboxStatus.RECEIVED,
-                   InboxItem.channel.not_in(DELIVERY_CHANNELS.values()),  # CRM deliveries are sync's
-                   or_(InboxItem.lease_until.is_(None), InboxItem.lease_until < now))
-            .values(lease_until=now + LEASE, attempts=InboxItem.attempts + 1)
-        )
-        taken = cast(CursorResult[Any], result).rowcount  # an UPDATE's result is a CursorResult
-    return taken == 1
-
-
-def process(rt: Runtime, inbox_id: int) -> None:
-    """Task `capture.process`: turn one inbox row into a lead decision; safe to run twice."""
-    now = rt.clock.now()
-    if not _take_lease(rt, inbox_id, now):
-        return
-    try:
-        with rt.db.session() as s:
-            item = s.get(InboxItem, inbox_id, with_for_update=rt.db.dialect == "postgresql")
-            if item is None:  # the lease was just taken on it: only a concurrent delete gets here
-                raise NotFound(f"no inbox row {inbox_id}")
-            if item.status != InboxStatus.RECEIVED:
-                return
-            body = item.record if item.record is not None else parse_body(item.payload.encode(), item.content_type)
-            try:
-                fields = map_payload(rt.spec, item.source, body)
-            except InvalidLead as exc:
-                problems = [e.as_dict() for e in exc.errors]
-                item.status, item.errors, item.processed_at = InboxStatus.REJECTED, problems, now
-                return
-            lead = decide.decide_and_store(s, rt, fields, source=item.source, inbox_id=item.id, now=now)
-            item.status, item.lead_id, item.processed_at, item.lease_until = InboxStatus.PROCESSED, lead.id, now, None
-    except Exception as exc:
-        _record_failure(rt, inbox_id, exc)
-        raise
-
-
-def _record_failure(rt: Runtime, inbox_id: int, exc: Exception) -> None:
-    """Keep the error's type (never the payload) and give up after MAX_ATTEMPTS."""
-    log.warning("inbox %s: processing failed with %s", inbox_id, type(exc).__name__)
-    with rt.db.session() as s:
-        item = s.get(InboxItem, inbox_id)
-        if item and item.attempts >= MAX_ATTEMPTS:
-            item.status = InboxStatus.FAILED
-            item.errors = [{"field": "", "problem": f"processing failed {item.attempts} times: {type(exc).__name__}"}]
-
-
 def retake_stalled(rt: Runtime, now: datetime) -> int:
-    """Tick step: re-queue received rows whose job never ran or whose worker died mid-job."""
+    """Tick step: when received rows wait past STALL_GRACE without a live lease (a lost wake-up, a dead
+    worker, a failed attempt due again), wake the drain once — never a job per row; returns how many
+    rows (up to STALL_SCAN) were found waiting."""
     with rt.db.session() as s:
-        ids = list(s.scalars(
+        waiting = len(s.scalars(
             select(InboxItem.id).where(
-                InboxItem.status == InboxStatus.RECEIVED,
-                InboxItem.channel.not_in(DELIVERY_CHANNELS.values()),  # CRM deliveries are retaken by sync
+                InboxItem.status == InboxStatus.RECEIVED, InboxItem.channel.not_in(SYNC_CHANNELS),
                 or_(InboxItem.lease_until < now,
                     (InboxItem.lease_until.is_(None)) & (InboxItem.received_at < now - STALL_GRACE)))
-            .order_by(InboxItem.id).limit(500)))
-    for inbox_id in ids:
-        rt.queue.enqueue("capture.process", inbox_id)
-    return len(ids)
+            .limit(STALL_SCAN)).all())
+    if waiting:
+        rt.queue.wake("capture.drain")
+    return waiting
 
 
 def inbox_summary(session: Session, inbox_id: int) -> dict[str, Any]:

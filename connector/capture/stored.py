@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.core.runtime import Runtime
-from connector.flows import Context, Decision, RepView, Spec, decide
+from connector.flows import Context, Decision, Spec, decide
+from connector.flows.routing import RepBook
 from connector.routing import candidates
 from connector.store.match_index import SqlMatchIndex
 from connector.store.models import Account, Lead
@@ -23,16 +24,17 @@ STATUS_FOR_OUTCOME = {"routed": LeadStatus.NEW, "nurture": LeadStatus.NURTURE, "
                       "duplicate": LeadStatus.DUPLICATE}
 
 
-def rep_snapshot(session: Session, fields: dict[str, Any], now: datetime) -> list[RepView]:
-    """The reps the engine may consider for this lead (the routing module narrows and scores them)."""
-    return candidates.rep_views(session, fields, now)
+def rep_snapshot(session: Session, now: datetime) -> RepBook:
+    """The reps the engine may consider for a lead now, indexed (routing narrows them by team, territory
+    and product before reading the load figures of the few it ranks)."""
+    return candidates.rep_book(session, now)
 
 
 def decide_stored(session: Session, rt: Runtime, lead: Lead, now: datetime, spec: Spec | None = None) -> Decision:
     """The engine's decision for a stored lead as it now stands, under `spec` (default: the runtime's);
     pure apart from reading the match index and the reps. The lead is not matched against itself."""
     fields = lead.engine_fields()
-    ctx = Context(now=now, index=SqlMatchIndex(session), reps=rep_snapshot(session, fields, now), lead_id=lead.id)
+    ctx = Context(now=now, index=SqlMatchIndex(session), rep_book=rep_snapshot(session, now), lead_id=lead.id)
     return decide(spec or rt.spec, fields, ctx)
 
 

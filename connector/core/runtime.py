@@ -24,6 +24,10 @@ class Queue(Protocol):
     def enqueue(self, task: str, *args: Any) -> None:
         """Run task `task` with `args` at some point, at least once."""
 
+    def wake(self, task: str) -> None:
+        """Run task `task` (no arguments) soon; wake-ups of a task not yet started coalesce into one,
+        and a wake-up made after the task started runs it again."""
+
     def close(self) -> None:
         """Stop background work, finishing what was taken."""
 

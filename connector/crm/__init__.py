@@ -21,7 +21,7 @@ def _salesforce(env: Mapping[str, str], **kwargs: Any) -> CrmAdapter:
 # left out: it also verifies webhook signatures without any API access)
 ADAPTERS: dict[str, tuple[Callable[..., CrmAdapter], tuple[str, ...]]] = {
     "hubspot": (_hubspot, ("HUBSPOT_ACCESS_TOKEN", "HUBSPOT_CLIENT_ID", "HUBSPOT_REFRESH_TOKEN")),
-    "salesforce": (_salesforce, ("SALESFORCE_ACCESS_TOKEN", "SALESFORCE_USERNAME")),
+    "salesforce": (_salesforce, ("SALESFORCE_ACCESS_TOKEN", "SALESFORCE_USERNAME", "SALESFORCE_CLIENT_ID")),
 }
 
 

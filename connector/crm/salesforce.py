@@ -1,6 +1,8 @@
 """Salesforce adapter: Leads through simple-salesforce (REST, sObject Collections), errors translated once here."""
 from __future__ import annotations
 
+import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -10,10 +12,12 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_exc
 
-from connector.core.errors import ConfigError, CrmAuthError, CrmError, CrmRejectedError, CrmTransientError
+from connector.core.errors import CrmAuthError, CrmError, CrmRejectedError, CrmTransientError
+from connector.crm import salesforce_schema
 from connector.crm.base import Change, Owner, PushResult, PushStatus, RecordChange, RetryPolicy, failed_results
 from connector.crm.limits import Limits, MemoryLimits, limits_for
 from connector.crm.redact import redact
+from connector.crm.salesforce_auth import Login, SfSession, login_from_env
 
 DEFAULT_FIELDS = ("Id", "Email", "FirstName", "LastName", "Company", "Status", "OwnerId", "SystemModstamp",
                   "LastModifiedById")
@@ -27,8 +31,6 @@ TRANSIENT_CODES = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNABLE_TO_LO
 AUTH_CODES = {"INVALID_SESSION_ID", "INVALID_AUTH_HEADER", "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED",
               "INSUFFICIENT_ACCESS"}
 RECORD_RETRY_CODES = {"UNABLE_TO_LOCK_ROW"}
-CUSTOM_FIELD_HELP = ("Setup > Object Manager > Lead > Fields & Relationships > New: create {name} ({kind}); "
-                     "then give the integration user edit access to it (docs/crm-setup.md)")
 T = TypeVar("T")
 
 
@@ -73,11 +75,20 @@ class SalesforceAdapter:
     object = "Lead"
     batch_limit = 200
 
-    def __init__(self, sf: Salesforce, *, external_id_field: str = "Leadwire_Id__c", retry: RetryPolicy | None = None,
-                 fields: tuple[str, ...] = DEFAULT_FIELDS, slow_down_at: float = 0.8, max_pause: float = 10.0,
-                 integration_user_id: str | None = None, limits: Limits | None = None,
-                 now: Callable[[], float] = time.time):
-        self.sf = sf
+    def __init__(self, sf: Salesforce | None, *, external_id_field: str = "Leadwire_Id__c",
+                 retry: RetryPolicy | None = None, fields: tuple[str, ...] = DEFAULT_FIELDS, slow_down_at: float = 0.8,
+                 max_pause: float = 10.0, integration_user_id: str | None = None, limits: Limits | None = None,
+                 now: Callable[[], float] = time.time, login: Login | None = None,
+                 connect: Callable[[SfSession], Salesforce] | None = None, username: str | None = None):
+        """`sf` is a connected client, or None with `login` (a token request) and `connect` (session ->
+        client): then the adapter logs in on first use and again when Salesforce answers INVALID_SESSION_ID."""
+        if sf is None and (login is None or connect is None):
+            raise ValueError("SalesforceAdapter needs a Salesforce client, or a login and a connect function")
+        self._sf = sf
+        self._login, self._connect = login, connect
+        self._login_lock = threading.Lock()
+        self.logins = 0  # token requests made (a renewed session counts one more)
+        self.username = username
         self.external_id_field = external_id_field
         self.retry = retry or RetryPolicy()
         self.fields = list(dict.fromkeys((*fields, external_id_field)))
@@ -88,32 +99,61 @@ class SalesforceAdapter:
         self.now = now
         self.limits: Limits = limits if limits is not None else MemoryLimits(now)
 
+    @property
+    def sf(self) -> Salesforce:
+        """The simple-salesforce client, logging in first when there is none yet."""
+        if self._sf is None:
+            self._renew(None)
+        assert self._sf is not None
+        return self._sf
+
+    def _renew(self, stale: Salesforce | None) -> None:
+        """Log in again unless another thread already replaced the `stale` client."""
+        if self._login is None or self._connect is None:
+            return
+        with self._login_lock:
+            if self._sf is not stale:
+                return
+            session = self._login()
+            self.logins += 1
+            if session.user_id and not self.integration_user_id:
+                self._me = session.user_id  # the token's identity URL names the integration user
+            self._sf = self._connect(session)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> SalesforceAdapter:
+        """The adapter the environment configures (see salesforce_auth.FLOWS); ConfigError naming what is
+        missing. No call is made here: an OAuth login happens on first use."""
         ca_bundle = env.get("SALESFORCE_CA_BUNDLE")
         session = _PinnedSession(ca_bundle) if ca_bundle else requests.Session()
         version = env.get("SALESFORCE_API_VERSION", "59.0")
-        if env.get("SALESFORCE_INSTANCE_URL") and env.get("SALESFORCE_ACCESS_TOKEN"):
-            sf = Salesforce(instance_url=env["SALESFORCE_INSTANCE_URL"], session_id=env["SALESFORCE_ACCESS_TOKEN"],
-                            version=version, session=session)
-        elif env.get("SALESFORCE_USERNAME") and env.get("SALESFORCE_PASSWORD"):
-            try:
-                sf = Salesforce(username=env["SALESFORCE_USERNAME"], password=env["SALESFORCE_PASSWORD"],
-                                security_token=env.get("SALESFORCE_SECURITY_TOKEN", ""),
-                                domain=env.get("SALESFORCE_DOMAIN"), version=version, session=session)
-            except Exception as exc:
-                raise (translate(exc) or exc) from None
-        else:
-            raise ConfigError("Salesforce needs SALESFORCE_INSTANCE_URL + SALESFORCE_ACCESS_TOKEN, "
-                              "or SALESFORCE_USERNAME + SALESFORCE_PASSWORD (+ SALESFORCE_SECURITY_TOKEN)")
+        login = login_from_env(env, session, now=kwargs.get("now", time.time))  # the assertion's exp on this clock
+
+        def connect(s: SfSession) -> Salesforce:
+            return Salesforce(instance_url=s.instance_url, session_id=s.access_token, version=version, session=session)
+
+        sf = None if login else connect(SfSession(env["SALESFORCE_ACCESS_TOKEN"], env["SALESFORCE_INSTANCE_URL"]))
         kwargs.setdefault("limits", limits_for(env))  # shared by every process; else this process's own
         return cls(sf, external_id_field=env.get("SALESFORCE_EXTERNAL_ID_FIELD", "Leadwire_Id__c"),
-                   integration_user_id=env.get("SALESFORCE_INTEGRATION_USER_ID") or None, **kwargs)
+                   integration_user_id=env.get("SALESFORCE_INTEGRATION_USER_ID") or None, login=login,
+                   connect=connect, username=env.get("SALESFORCE_USERNAME") or None, **kwargs)
 
     def integration_user(self) -> str:
-        """The Id of the user Leadwire writes as (OAuth userinfo, read once): its changes are echoes."""
+        """The Id of the user Leadwire writes as (its changes are echoes), found once: SALESFORCE_INTEGRATION_USER_ID,
+        else the identity URL of the OAuth token response, else a SOQL query on User by SALESFORCE_USERNAME; a
+        bare session (SALESFORCE_ACCESS_TOKEN) with neither falls back to /oauth2/userinfo, which needs the
+        openid scope."""
         if self._me is None and self.integration_user_id:
             self._me = self.integration_user_id
+        if self._me is None and self._login is not None:
+            self._call("login", lambda: self.sf)  # the token response names the user
+        if self._me is None and self.username:
+            name = self.username.replace("\\", "\\\\").replace("'", "\\'")
+            rows = self._query(f"SELECT Id FROM User WHERE Username = '{name}' LIMIT 1")
+            if not rows:
+                raise CrmAuthError(f"Salesforce has no user with the username in SALESFORCE_USERNAME "
+                                   f"({redact(self.username)}): set SALESFORCE_INTEGRATION_USER_ID")
+            self._me = str(rows[0]["Id"])
         if self._me is None:
             info = self._call("userinfo", lambda: self.sf.oauth2("userinfo"))
             if info is None:
@@ -140,7 +180,15 @@ class SalesforceAdapter:
                 raise CrmTransientError(f"Salesforce API request limit reached: no calls for {blocked:.0f} s",
                                         status=403, retry_after=blocked)
             try:
-                return fn()
+                client = self.sf  # logs in on first use
+                try:
+                    return fn()
+                except sf_exc.SalesforceExpiredSession:
+                    if self._login is None:
+                        raise
+                    # 401 INVALID_SESSION_ID: the session expired (nothing was done); log in again, repeat once
+                    self._renew(client)
+                    return fn()
             except Exception as exc:  # translated once, here
                 crm_error = translate(exc)
                 if crm_error is None:
@@ -154,9 +202,13 @@ class SalesforceAdapter:
         return result
 
     def _pace(self) -> None:
-        """Slow down as Sforce-Limit-Info usage nears the org's limit (sf.api_usage)."""
+        """Slow down as Sforce-Limit-Info usage nears the org's limit (sf.api_usage); at the limit, stop
+        every process sharing the limits (each sees the org-wide count only on its own next answer)."""
         usage = (self.sf.api_usage or {}).get("api-usage")
         if not usage or not usage.total:
+            return
+        if usage.used >= usage.total:
+            self.limits.block(DAILY, self.now() + LIMIT_RETRY_AFTER)
             return
         share = usage.used / usage.total
         if share >= self.slow_down_at:
@@ -212,7 +264,7 @@ class SalesforceAdapter:
                 out.append(PushResult(change.key, PushStatus.OK, result.get("id")))
             else:
                 errors = result.get("errors") or [{}]
-                message = "; ".join(f"{e.get('statusCode', '')}: {redact(e.get('message', ''))}" for e in errors)
+                message = "; ".join(f"{e.get('statusCode', '')}: {_record_message(e)}" for e in errors)
                 # a record locked by another transaction succeeds when sent again; every other code is the record's
                 retry = all(e.get("statusCode") in RECORD_RETRY_CODES for e in errors)
                 out.append(PushResult(change.key, PushStatus.RETRY if retry else PushStatus.PARKED, change.record_id,
@@ -227,25 +279,16 @@ class SalesforceAdapter:
         newest = soql_datetime(rows[-1]["SystemModstamp"]) if rows else cursor
         return changes, newest
 
-    def schema_problems(self, fields: Iterable[str]) -> list[str]:
-        """Through the Lead describe: each field missing or read-only, and an upsert key that is no External ID."""
+    def schema_problems(self, fields: Iterable[str], *, values: Mapping[str, Iterable[str]] | None = None) -> list[str]:
+        """Through the Lead describe: each field missing or read-only, picklist values Leadwire writes
+        (`values`: field -> values, e.g. {"Status": the flows' crm_status values}) that the org lacks, and an
+        upsert key that is no External ID; each message says how to fix it."""
         described = self._call("describe", lambda: self.sf.restful("sobjects/Lead/describe"))
-        known = {f["name"]: f for f in (described or {}).get("fields", [])}
-        problems: list[str] = []
-        for name in dict.fromkeys(fields):
-            meta = known.get(name)
-            kind = "Text(64), External ID, Unique" if name == self.external_id_field else "a field of the mapped type"
-            if meta is None:
-                problems.append(f"Lead.{name} does not exist. " + CUSTOM_FIELD_HELP.format(name=name, kind=kind))
-            elif not meta.get("updateable"):
-                problems.append(f"Lead.{name} is read-only for the integration user: give it edit access "
-                                "(field-level security) or remove it from the write-back mapping")
-            elif name == self.external_id_field and not meta.get("externalId"):
-                problems.append(f"Lead.{name} is not an External ID: edit the field and tick External ID and Unique")
-        return problems
+        return salesforce_schema.problems(described, fields, self.external_id_field, values)
 
     def setup_schema(self, fields: Iterable[str]) -> list[str]:
-        """Custom fields are created in Setup (Metadata API), not through this API: say what to create."""
+        """Custom fields are created in Setup (or by a Metadata API deploy), which Leadwire does not do through
+        the REST API: step-by-step instructions for each missing field, naming its type and length."""
         missing = [p for p in self.schema_problems(fields) if "does not exist" in p]
         return [f"cannot create Lead fields through the REST API; by hand: {p}" for p in missing]
 
@@ -261,9 +304,10 @@ class SalesforceAdapter:
                     raise CrmRejectedError(f"Salesforce refused to delete {result.get('id')}: {', '.join(codes)}")
 
     def owners(self) -> list[Owner]:
-        """Active users with an e-mail address."""
+        """Active users with an e-mail address, other than Leadwire's own integration user."""
         rows = self._query("SELECT Id, Email FROM User WHERE IsActive = true")
-        return [Owner(r["Id"], r["Email"]) for r in rows if r.get("Email")]
+        me = self.integration_user()
+        return [Owner(r["Id"], r["Email"]) for r in rows if r.get("Email") and r["Id"] != me]
 
 
 class _PinnedSession(requests.Session):
@@ -283,6 +327,17 @@ def _soql_id(value: str) -> str:
     if not str(value).isalnum():
         raise ValueError(f"not a Salesforce id: {value!r}")
     return str(value)
+
+
+def _record_message(error: dict[str, Any]) -> str:
+    """A per-record error's message, masked; STRING_TOO_LONG quotes the value, so only the field and its
+    length are kept ("Company: data value too large: … (max length=255)")."""
+    text = str(error.get("message", ""))
+    if error.get("statusCode") == "STRING_TOO_LONG":
+        field = ", ".join(error.get("fields") or []) or text.split(":", 1)[0]
+        limit = re.search(r"\(max length=\d+\)", text)
+        return f"{field}: data value too large {limit.group(0) if limit else ''}".rstrip()
+    return redact(text)
 
 
 def soql_datetime(stamp: str) -> str:

@@ -22,13 +22,14 @@ class Context:
     index: MatchIndex
     reps: list[RepView] = field(default_factory=list)
     lead_id: int | None = None  # deciding a stored lead again: it is nobody's duplicate, least of all its own
+    rep_book: RepBook | None = None  # the reps already indexed (a worker's snapshot); else built from `reps`
     _book: RepBook | None = field(default=None, init=False, repr=False)
     _tz_cache: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
     def book(self) -> RepBook:
         if self._book is None:
-            self._book = RepBook(self.reps)
+            self._book = self.rep_book if self.rep_book is not None else RepBook(self.reps)
         return self._book
 
 

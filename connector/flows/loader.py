@@ -19,6 +19,7 @@ from connector.flows.model import (
     SourceSpec,
     Spec,
 )
+from connector.flows.protection import parse_consent, parse_retention
 from connector.flows.scoring import Scorer, parse_scoring
 from connector.flows.sections import (
     parse_account,
@@ -32,7 +33,7 @@ from connector.flows.sections import (
 )
 from connector.flows.yamlsrc import LDict, LList, Problems, check_keys, did_you_mean, expect, load_yaml
 
-TOP_KEYS = ("version", "sources", "nurture", "scoring", "defaults", "flows")
+TOP_KEYS = ("version", "sources", "nurture", "scoring", "defaults", "flows", "retention", "consent")
 FLOW_KEYS = ("name", "when", "qualify", "duplicates", "account_match", "route", "offer", "feedback", "crm", "account")
 DEFAULTABLE = ("duplicates", "route", "offer", "feedback", "crm", "account")
 SOURCE_KEYS = ("kind", "mapping", "secret_env", "default_country", "required")
@@ -97,9 +98,11 @@ def load_spec(path: str | Path, env: abc.Mapping[str, str] | None = None) -> Spe
     streams, default_stream = _nurture(data.get("nurture"), data, problems)
     scoring = parse_scoring(data.get("scoring"), data, problems)
     flows = _flows(data.get("flows"), data, streams, default_stream, files, problems)
+    retention = parse_retention(data.get("retention"), data, problems)
+    consent = parse_consent(data.get("consent"), data, problems)
     problems.raise_if_any()
     return Spec(display, 1, sources, scoring, tuple(flows), streams, default_stream, Scorer(scoring),
-                hash=files.digest(path))
+                hash=files.digest(path), retention=retention, consent=consent)
 
 
 def _sources(node: Any, top: LDict, files: _Files, problems: Problems) -> dict[str, SourceSpec]:

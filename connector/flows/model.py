@@ -281,6 +281,37 @@ class Flow:
     account: AccountSpec = field(default_factory=AccountSpec)
 
 
+RETENTION_KINDS = ("inbox_payloads", "rejected_payloads", "timelines", "emails", "closed_leads")
+CONSENT_STEPS = ("crm", "feedback")  # what a person's opt-out can withhold: CRM export, feedback e-mails
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each kind of personal data is kept (None: for ever); the tick's retention step purges."""
+
+    inbox_payloads: timedelta | None = None  # raw bodies of processed inbox rows: blanked
+    rejected_payloads: timedelta | None = None  # inbox rows refused or given up on: deleted
+    timelines: timedelta | None = None  # timeline events (audit events of erasures are kept)
+    emails: timedelta | None = None  # e-mails sent or given up on
+    closed_leads: timedelta | None = None  # won, lost, closed, rejected and duplicate leads: anonymised
+
+    def ages(self) -> dict[str, timedelta]:
+        """The kinds that have an age, with it."""
+        return {kind: age for kind in RETENTION_KINDS if (age := getattr(self, kind)) is not None}
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Who has opted out (a condition on the lead's fields) and what Leadwire then does not do for them."""
+
+    opted_out: Condition | None = None
+    withhold: tuple[str, ...] = CONSENT_STEPS
+
+    def withholds(self, step: str, facts: dict[str, Any]) -> bool:
+        """True when `step` (one of CONSENT_STEPS) must not run for a lead with these fields."""
+        return self.opted_out is not None and step in self.withhold and bool(self.opted_out.test(facts))
+
+
 @dataclass(frozen=True)
 class Spec:
     """A loaded, validated flows.yaml."""
@@ -294,6 +325,8 @@ class Spec:
     default_stream: str
     scorer: Any = field(default=None, compare=False, repr=False)  # scoring.Scorer, compiled at load
     hash: str = ""  # of flows.yaml and every file it names: recorded with each decision made under it
+    retention: Retention = field(default_factory=Retention)
+    consent: Consent = field(default_factory=Consent)
 
     def flow(self, name: str) -> Flow:
         """The flow called `name` (NotFound otherwise)."""

@@ -5,8 +5,10 @@ chooser with its stored state (round-robin cursors, weights) to the kept candida
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from connector.flows import after_hours
 from connector.flows.model import Flow, OfferSpec, RouteSpec
@@ -97,17 +99,46 @@ class RoutingPlan:
         return out
 
 
-class RepBook:
-    """Reps indexed once per context by team, territory and product (connector.flows.rep_index), so
-    planning looks only at the reps of the chosen team that could cover the lead."""
+Loads = Callable[[list[int]], Mapping[int, Mapping[str, Any]]]  # rep ids -> their load and performance fields
 
-    def __init__(self, reps: list[RepView]):
+
+class RepBook:
+    """Reps indexed once per snapshot by team, territory and product (connector.flows.rep_index), so
+    planning looks only at the reps of the chosen team that could cover the lead.
+
+    Built from static views, a book takes `loads` (rep ids -> open_offers, open_leads, acceptance_rate,
+    win_rate): load figures are then asked for only for the reps a plan ranks (`loaded`), and one
+    index serves many leads (`for_lead` shares it with a fresh load cache)."""
+
+    def __init__(self, reps: Iterable[RepView], loads: Loads | None = None):
+        reps = list(reps)
         self.by_id = {r.id: r for r in reps}
         self.by_team: dict[str | None, list[RepView]] = {}
         for rep in reps:
             self.by_team.setdefault(rep.team, []).append(rep)
         self.index = RepIndex(reps)
         self._memo: dict[tuple, list[RepView]] = {}
+        self._loads = loads
+        self._loaded: dict[int, RepView] = {}
+
+    def for_lead(self, loads: Loads | None) -> RepBook:
+        """The same reps and index with `loads` and an empty load cache (one lead's current figures)."""
+        book = object.__new__(RepBook)
+        book.by_id, book.by_team, book.index, book._memo = self.by_id, self.by_team, self.index, self._memo
+        book._loads, book._loaded = loads, {}
+        return book
+
+    def loaded(self, reps: Iterable[RepView]) -> list[RepView]:
+        """`reps` with their current load figures (as given when the book was built without `loads`)."""
+        reps = list(reps)
+        if self._loads is None:
+            return reps
+        missing = [r.id for r in reps if r.id not in self._loaded]
+        if missing:
+            figures = self._loads(missing)
+            for rid in missing:
+                self._loaded[rid] = replace(self.by_id[rid], **figures.get(rid, {}))
+        return [self._loaded[r.id] for r in reps]
 
     def members(self, team: str, facts: dict, route: RouteSpec) -> list[RepView]:
         """The team's reps whose territory and product could match (all of them without those filters);
@@ -160,6 +191,7 @@ def plan(flow: Flow, facts: dict, book: RepBook, now: datetime, owner_id: int | 
     use_owner = owner_id is not None and (rule is not None or "account_owner" in route.filters)
     if use_owner and owner_id in book.by_id and all(r.id != owner_id for r in members):
         members.insert(0, book.by_id[owner_id])
+    members = book.loaded(members)
     pick = _Pick(route, facts, now, book, owner_id if use_owner else None, rule is not None and rule.only, team)
     candidates, fell_back, counted = pick(members, route.allow_outside_hours)
     if fell_back:
@@ -212,7 +244,7 @@ class _Pick:
                          Candidate(c.rep_id, False, f"{ONLY_OWNER}: offered only to its owner", c.distance_km)
                          for c in candidates), False, len(members)
         if not any(c.kept for c in candidates) and route.fallback in book.by_team and route.fallback != self.team:
-            fallback = list(book.by_team[route.fallback])
+            fallback = book.loaded(book.by_team[route.fallback])
             return _ranked(route, filters, fallback, self.facts, self.now, None, book,
                            allow_outside_hours) + candidates, True, len(fallback)
         return candidates, False, len(members)

@@ -14,6 +14,8 @@ from connector.jobs.tasks import TASKS
 from connector.jobs.tick import run_tick
 
 log = logging.getLogger(__name__)
+WAKE = "__wake__"  # ThreadQueue: marks a job queued by wake()
+WAKE_TTL = 10  # RQQueue: seconds a wake-up flag lives, so a lost wake-up job is replaced after it
 
 
 def run_task(rt: Runtime, task: str, *args: Any) -> None:
@@ -29,13 +31,21 @@ def _attached(queue: Queue) -> Runtime:
 
 
 class InlineQueue:
-    """Runs each job at once in the caller (tests, CLI import). Errors propagate to the caller."""
+    """Runs each job at once in the caller (tests, CLI import). Errors propagate to the caller.
+
+    `synchronous`: when a wake-up returns, the caller's own work is done — a batch waits for rows
+    another caller holds instead of skipping them (capture/batch.py)."""
+
+    synchronous = True
 
     def __init__(self) -> None:
         self.runtime: Runtime | None = None
 
     def enqueue(self, task: str, *args: Any) -> None:
         run_task(_attached(self), task, *args)
+
+    def wake(self, task: str) -> None:
+        run_task(_attached(self), task)
 
     def close(self) -> None:
         pass
@@ -55,6 +65,7 @@ class ThreadQueue:
                          for i in range(workers)]
         self._threads.append(threading.Thread(target=self._ticker, daemon=True, name="leadwire-tick"))
         self._started = False
+        self._waking: set[str] = set()  # wake-ups queued and not started yet
 
     def start(self) -> None:
         if not self._started:
@@ -68,6 +79,15 @@ class ThreadQueue:
         self._jobs.put((task, args))
         self.start()
 
+    def wake(self, task: str) -> None:
+        with self._idle:
+            if task in self._waking:
+                return
+            self._waking.add(task)
+            self._pending += 1
+        self._jobs.put((task, (WAKE,)))
+        self.start()
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until every enqueued job has run (demo and tests)."""
         with self._idle:
@@ -79,6 +99,10 @@ class ThreadQueue:
                 task, args = self._jobs.get(timeout=0.2)
             except stdlib_queue.Empty:
                 continue
+            if args == (WAKE,):
+                with self._idle:
+                    self._waking.discard(task)  # a wake-up from now on runs the task again
+                args = ()
             try:
                 run_task(_attached(self), task, *args)
             except Exception:  # the tick re-takes unfinished work from the database
@@ -118,6 +142,16 @@ class RQQueue:
 
     def enqueue(self, task: str, *args: Any) -> None:
         self.rq.enqueue("connector.jobs.worker.perform", task, *args, result_ttl=0, failure_ttl=86400)
+
+    @staticmethod
+    def wake_flag(task: str) -> str:
+        return f"leadwire:wake:{task}"
+
+    def wake(self, task: str) -> None:
+        """One Redis command (SET NX) while a wake-up job is pending; the job clears the flag as it
+        starts (worker.perform_wake), so a wake-up after that queues the next one."""
+        if self.connection.set(self.wake_flag(task), 1, nx=True, ex=WAKE_TTL):
+            self.rq.enqueue("connector.jobs.worker.perform_wake", task, result_ttl=0, failure_ttl=86400)
 
     def close(self) -> None:
         self.connection.close()

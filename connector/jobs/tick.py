@@ -13,7 +13,8 @@ from connector.capture import inbox, lifecycle
 from connector.core.runtime import Runtime
 from connector.pursuit import requests
 from connector.routing import offers, release, siblings
-from connector.sync import deliveries, drain
+from connector.store import retention
+from connector.sync import deliveries, drain, erasure
 from connector.sync import events as crm_events
 
 STEPS: dict[str, Callable[[Runtime, datetime], int]] = {
@@ -29,6 +30,8 @@ STEPS: dict[str, Callable[[Runtime, datetime], int]] = {
     "events.poll_hubspot": crm_events.poll_hubspot_due,
     "events.poll_salesforce": crm_events.poll_salesforce_due,
     "sync.retake_deliveries": deliveries.retake_due,
+    "privacy.retention": retention.purge_due,
+    "privacy.crm_delete_due": erasure.crm_delete_due,
 }
 
 

@@ -46,6 +46,14 @@ def perform(task: str, *args: Any) -> None:
     run_task(_rt(), task, *args)
 
 
+def perform_wake(task: str) -> None:
+    """Entry point of a wake-up job (RQQueue.wake): clear the task's flag, then run the task."""
+    rt = _rt()
+    if isinstance(rt.queue, RQQueue):
+        rt.queue.connection.delete(RQQueue.wake_flag(task))
+    run_task(rt, task)
+
+
 class _Worker(SimpleWorker):
     """RQ's in-process worker, remembering a stop request (SIGTERM / SIGINT): RQ's work loop also ends on
     its own when Redis drops, and only a stop request should end `leadwire worker`."""

@@ -5,11 +5,13 @@ from connector.notify.outbox import (
     queue_email,
     render,
     retry_step,
+    send_after_commit,
+    send_claimed,
     send_email,
     send_task,
 )
 
 __all__ = [
     "MAX_ATTEMPTS", "Mailer", "MailError", "mailer_from_settings", "queue_email", "render",
-    "retry_step", "send_email", "send_task",
+    "retry_step", "send_after_commit", "send_claimed", "send_email", "send_task",
 ]

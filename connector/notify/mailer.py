@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -17,7 +19,8 @@ class MailError(Exception):
 
 @dataclass(frozen=True)
 class Mailer:
-    """Hands messages to one SMTP server. Thread-safe: one connection per send."""
+    """Hands messages to one SMTP server. Thread-safe: `send` opens a connection per message; a
+    `connection()` block reuses one for many messages (one thread at a time)."""
 
     host: str
     port: int
@@ -56,17 +59,66 @@ class Mailer:
 
     def send(self, *, to: str, subject: str, text: str, html: str | None = None) -> None:
         """Hand one message to the server; raise MailError on any SMTP or network failure."""
-        msg = self.build(to=to, subject=subject, text=text, html=html)
+        with self.connection() as conn:
+            conn.send(to=to, subject=subject, text=text, html=html)
+
+    def _open(self) -> smtplib.SMTP:
+        smtp_cls = smtplib.SMTP_SSL if self.use_ssl else smtplib.SMTP
+        smtp = smtp_cls(self.host, self.port, timeout=self.timeout)
         try:
-            smtp_cls = smtplib.SMTP_SSL if self.use_ssl else smtplib.SMTP
-            with smtp_cls(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.username:
-                    smtp.login(self.username, self.password or "")
-                smtp.send_message(msg)
-        except (smtplib.SMTPException, OSError) as exc:
-            raise MailError(f"{type(exc).__name__} talking to {self.host}:{self.port}: {exc}") from exc
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    @contextmanager
+    def connection(self) -> Iterator[SmtpConnection]:
+        """One SMTP connection, opened on the first message and reused by the next ones (reopened once
+        when the server dropped it); closed when the block ends."""
+        conn = SmtpConnection(self)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def _error(self, exc: BaseException) -> MailError:
+        return MailError(f"{type(exc).__name__} talking to {self.host}:{self.port}: {exc}")
+
+
+class SmtpConnection:
+    """Messages through one reused connection of a Mailer; `send` raises MailError like Mailer.send."""
+
+    def __init__(self, mailer: Mailer) -> None:
+        self.mailer = mailer
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, *, to: str, subject: str, text: str, html: str | None = None) -> None:
+        msg = self.mailer.build(to=to, subject=subject, text=text, html=html)
+        for fresh in (self._smtp is None, True):
+            try:
+                if self._smtp is None:
+                    self._smtp = self.mailer._open()
+                self._smtp.send_message(msg)
+                return
+            except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
+                self.close()  # a dropped connection: open a new one once, unless this one was new
+                if fresh:
+                    raise self.mailer._error(exc) from exc
+            except smtplib.SMTPException as exc:
+                self.close()  # the next message starts on a clean connection
+                raise self.mailer._error(exc) from exc
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
 
 
 def mailer_from_settings(settings: Settings) -> Mailer | None:

@@ -18,7 +18,7 @@ from connector.core.runtime import Runtime
 from connector.flows import cadence
 from connector.pursuit.links import LINK_VALIDITY, QUICK_ACTIONS, link, sent_at
 from connector.pursuit.schedule import on_accepted, schedule_next, spec_for, stop_reason
-from connector.store import timeline
+from connector.store import privacy, timeline
 from connector.store.models import FeedbackRequest, Lead, Rep
 from connector.store.statuses import FeedbackStatus, LeadStatus
 
@@ -52,6 +52,11 @@ def _send_one(rt: Runtime, request_id: int, now: datetime) -> bool:
         if request is None or request.status != FeedbackStatus.SCHEDULED:
             return False
         lead = _lead(s, request.lead_id)
+        if privacy.withheld(s, rt.spec, lead, "feedback", now):  # opted out (flows.yaml consent:): no more requests
+            s.execute(update(FeedbackRequest).where(FeedbackRequest.id == request_id,
+                                                    FeedbackRequest.status == FeedbackStatus.SCHEDULED)
+                      .values(status=FeedbackStatus.CANCELLED))
+            return False
         stop = stop_reason(lead, request.rep_id)
         result = s.execute(update(FeedbackRequest).where(
             FeedbackRequest.id == request_id, FeedbackRequest.status == FeedbackStatus.SCHEDULED)

@@ -1,5 +1,6 @@
-"""The reps the engine sees for one lead: static rep fields (cached per process until reps change)
-plus current load (open offers, open leads) and performance over a window, as `RepView`s."""
+"""The reps the engine sees: static rep fields (cached per process until reps change) plus current load
+(open offers, open leads) and performance over a window, as `RepView`s — or, for the worker, a `RepBook`
+indexed once per reps version whose load figures are read only for the reps a plan ranks."""
 from __future__ import annotations
 
 import threading
@@ -8,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, event, func, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from connector.flows.rep_index import RepIndex
-from connector.flows.routing import RepView
+from connector.flows.routing import RepBook, RepView
 from connector.store.models import Lead, Offer, Rep
 from connector.store.statuses import LeadStatus, OfferStatus
 
@@ -29,6 +30,7 @@ class _Cached:
     version: tuple[Any, ...]
     rows: list[dict[str, Any]]
     index: RepIndex
+    book: RepBook | None = None  # static views indexed for the engine, built on first use
 
 
 Rates = dict[int, tuple[float | None, float | None]]  # rep id -> (acceptance rate, win rate)
@@ -134,3 +136,34 @@ def rep_views(session: Session, fields: dict[str, Any], now: datetime, *, narrow
     stats = load_and_stats(session, [r["id"] for r in rows] if narrow_by else None, now)
     empty = {"open_offers": 0, "open_leads": 0, "acceptance_rate": None, "win_rate": None}
     return [RepView(**row, **stats.get(row["id"], empty)) for row in rows]
+
+
+SNAPSHOT_KEY = "leadwire_rep_book"
+
+
+def rep_book(session: Session, now: datetime) -> RepBook:
+    """The reps for deciding a lead now: every rep's static view, indexed once per reps version and
+    pinned to the session's transaction (one batch of leads sees one snapshot; the next batch sees reps
+    changed meanwhile), with load figures read in `session` — so they count its own uncommitted offers —
+    for only the reps a plan ranks, afresh for each lead (`RepBook.for_lead`)."""
+    book = session.info.get(SNAPSHOT_KEY)
+    if book is None:
+        cached = static_reps(session)
+        if cached.book is None:
+            built = RepBook([RepView(**row) for row in cached.rows])  # load fields at their zero defaults
+            with _lock:
+                cached.book = cached.book or built
+        book = session.info[SNAPSHOT_KEY] = cached.book
+        _forget_after_transaction(session)
+    return book.for_lead(lambda ids: load_and_stats(session, ids, now))
+
+
+def _forget_after_transaction(session: Session) -> None:
+    """Drop the pinned snapshot when the session's outermost transaction ends (savepoints keep it)."""
+    def forget(sess: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None:
+            sess.info.pop(SNAPSHOT_KEY, None)
+
+    if not session.info.get(SNAPSHOT_KEY + ":listening"):  # once per session
+        session.info[SNAPSHOT_KEY + ":listening"] = True
+        event.listen(session, "after_transaction_end", forget)

@@ -32,8 +32,7 @@ MAX_BATCHES = 10   # per tick: a Monday 09:00 backlog is worked off over a few t
 def redecide(session: Session, rt: Runtime, lead: Lead, at: datetime) -> Decision:
     """The engine's decision for the stored lead as of `at` (it is never matched against itself)."""
     fields = lead.engine_fields()
-    ctx = Context(now=at, index=SqlMatchIndex(session), reps=candidates.rep_views(session, fields, at),
-                  lead_id=lead.id)
+    ctx = Context(now=at, index=SqlMatchIndex(session), rep_book=candidates.rep_book(session, at), lead_id=lead.id)
     return decide(rt.spec, fields, ctx)
 
 

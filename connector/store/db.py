@@ -37,7 +37,9 @@ class Database:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # no pre-ping (a round trip per checkout): connections are recycled, and a batch that meets a
+            # dropped one fails as a whole and is taken again (capture/batch.py)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
         self.engine: Engine = create_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)

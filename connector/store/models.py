@@ -337,3 +337,17 @@ class Email(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PrivacyRecord(Base):
+    """The audit trail of data protection: an erasure, an export or a retention purge, without personal
+    data (the person as a keyed hash of their e-mail address, the rows touched per table)."""
+
+    __tablename__ = "privacy_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))  # erase | export | purge
+    person: Mapped[str | None] = mapped_column(String(64), index=True, default=None)  # store/privacy.person_hash
+    by: Mapped[str] = mapped_column(String(128))  # who asked: "cli", "api", "hubspot privacy deletion", "retention"
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(index=True)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from connector.core.errors import NotFound
 from connector.core.runtime import Runtime
 from connector.flows.model import CrmMapping, Spec
-from connector.store import timeline
+from connector.store import privacy, timeline
 from connector.store.models import Lead, OutboxItem, Rep
 
 # Lead columns a CRM-side edit may change (the rest are Leadwire's own decisions)
@@ -94,6 +94,8 @@ def enqueue_lead_write(session: Session, rt: Runtime, lead: Lead, fields: dict[s
     record does not exist yet, every mapped field is written (a create needs them).
     """
     session.flush()
+    if privacy.withheld(session, rt.spec, lead, "crm", rt.clock.now()):  # opted out (flows.yaml consent:)
+        return []
     given = dict(fields or {})
     rows: list[OutboxItem] = []
     for crm in crms:

@@ -12,6 +12,7 @@ from connector.web import (
     api_accounts,
     api_actions,
     api_analytics,
+    api_people,
     api_reps,
     crm_hooks,
     dashboard,
@@ -36,6 +37,7 @@ BLUEPRINTS = [
     crm_hooks.bp,
     api_accounts.bp,
     account_page.bp,
+    api_people.bp,
 ]
 
 

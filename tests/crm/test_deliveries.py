@@ -26,6 +26,9 @@ class Deferred:
     def enqueue(self, task, *args):
         self.jobs.append((task, args))
 
+    def wake(self, task):
+        self.jobs.append((task, ()))
+
     def run(self):
         jobs, self.jobs = self.jobs, []
         for task, args in jobs:

@@ -96,4 +96,5 @@ def test_read_and_owners(salesforce, sandbox):
     user = sandbox.state.add_user("rita@example.com", "Rita Rep")
     rid = sandbox.salesforce_edit(None, {"LastName": "A", "Company": "B"})["Id"]
     assert salesforce.read([rid])[rid]["LastName"] == "A"
+    # Leadwire's own integration user (a user of the org too) is no owner for a lead
     assert [(o.id, o.email) for o in salesforce.owners()] == [(user["Id"], "rita@example.com")]

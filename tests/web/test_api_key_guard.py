@@ -51,7 +51,7 @@ def test_every_api_route_is_closed_when_no_key_is_configured(make_runtime, sqlit
 
 def test_each_blueprint_with_api_routes_has_the_guard_as_its_before_request_hook(app):
     owners = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.rule.startswith("/api")}
-    assert owners == {"api", "api_reps", "api_analytics", "api_actions", "api_accounts"}
+    assert owners == {"api", "api_reps", "api_analytics", "api_actions", "api_accounts", "api_people"}
     for name in owners:
         assert require_api_key in app.before_request_funcs.get(name, []), name
 

@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from connector.core.clock import Clock
-from connector.demo.sandbox import hubspot_api, senders
+from connector.demo.sandbox import hubspot_api, senders, sf_oauth
 from connector.demo.sandbox.app import create_app
 from connector.demo.sandbox.hubspot_api import write_contact
 from connector.demo.sandbox.salesforce_api import write_lead
@@ -123,6 +123,11 @@ class Sandbox:
         """Install an OAuth app in the HubSpot portal; returns its refresh token."""
         return hubspot_api.add_app(self.state, client_id, client_secret)
 
+    def salesforce_connected_app(self, client_id: str, *, certificate: str | None = None,
+                                 client_secret: str | None = None) -> str:
+        """A Salesforce connected app (JWT certificate and/or secret); returns a refresh token for it."""
+        return sf_oauth.add_app(self.state, client_id, certificate=certificate, client_secret=client_secret)
+
     def salesforce_edit(self, lead_id: str | None, fields: dict, *, by: str | None = None) -> dict:
         """Change (or create, with None) a Lead as a Salesforce user (default: the first user) would."""
         with self.state.lock:
@@ -154,6 +159,14 @@ class Sandbox:
             ids = notification_ids or [f"04l{self.state.next_id():015d}" for _ in lead_ids]
             pairs = [(nid, dict(self.state.leads[lid])) for nid, lid in zip(ids, lead_ids, strict=False)]
         return senders.outbound_message(org_id, pairs, base_url=self.tls_url or "https://example.my.salesforce.com")
+
+    def outbound_message_of(self, org_id: str, sobject: str, records: list[dict], *,
+                            notification_ids: list[str] | None = None) -> bytes:
+        """The SOAP body of an outbound message on another object (e.g. "Opportunity" with its fields)."""
+        with self.state.lock:
+            ids = notification_ids or [f"04l{self.state.next_id():015d}" for _ in records]
+        return senders.outbound_message(org_id, list(zip(ids, records, strict=False)), sobject=sobject,
+                                        base_url=self.tls_url or "https://example.my.salesforce.com")
 
     def send_outbound_message(self, url: str, body: bytes) -> requests.Response:
         return senders.send_outbound_message(url, body)

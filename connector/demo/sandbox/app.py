@@ -7,7 +7,7 @@ import uuid
 from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from connector.demo.sandbox import hubspot_api, salesforce_api
+from connector.demo.sandbox import hubspot_api, salesforce_api, sf_oauth
 from connector.demo.sandbox.state import SandboxState
 
 HUBSPOT_WINDOW_MAX = 190  # X-HubSpot-RateLimit-Max for a private app, per 10 s
@@ -16,6 +16,8 @@ HUBSPOT_WINDOW_MAX = 190  # X-HubSpot-RateLimit-Max for a private app, per 10 s
 def _vendor() -> str | None:
     if request.path.startswith("/crm/"):
         return "hubspot"
+    if request.path == "/services/oauth2/token":  # the login itself: no session, not an API request
+        return None
     if request.path.startswith("/services/"):
         return "salesforce"
     return None
@@ -35,6 +37,7 @@ def create_app(state: SandboxState) -> Flask:
     app = Flask("leadwire-sandbox")
     hubspot_api.register(app, state)
     salesforce_api.register(app, state)
+    sf_oauth.register(app, state)
 
     @app.before_request
     def faults() -> ResponseReturnValue | None:
@@ -68,6 +71,8 @@ def create_app(state: SandboxState) -> Flask:
                            "Authentication credentials not found. This API supports OAuth 2.0 authentication.")
         if vendor == "hubspot" and (expired := hubspot_api.token_problem(state, auth)):
             return expired
+        if vendor == "salesforce" and sf_oauth.session_expired(state, auth.split(" ", 1)[1]):
+            return _refuse(vendor, 401, "auth", "Session expired or invalid")
         if f.outage:
             return _refuse(vendor, 503, "outage", "Service Unavailable: the server is temporarily down")
         if policy:

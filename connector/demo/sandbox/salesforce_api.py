@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from connector.demo.sandbox import soql
 from connector.demo.sandbox.schema import TEXT_TYPES, describe_field, salesforce_unknown
+from connector.demo.sandbox.sf_oauth import integration_user_row
 from connector.demo.sandbox.state import API_USER_ID, SandboxState, sf_time
 
 COLLECTION_LIMIT = 200
@@ -165,7 +166,8 @@ def register(app: Flask, state: SandboxState) -> None:
         except soql.SoqlError as exc:
             return sf_error(400, "MALFORMED_QUERY", str(exc))
         with state.lock:
-            rows = {"Lead": list(state.leads.values()), "User": state.users}.get(query.object)
+            users = [integration_user_row(), *state.users]
+            rows = {"Lead": list(state.leads.values()), "User": users}.get(query.object)
             if rows is None:
                 return sf_error(400, "INVALID_TYPE", f"sObject type '{query.object}' is not supported.")
             records = [{"attributes": {"type": query.object}, **r} for r in query.run(rows)]

@@ -30,13 +30,18 @@ def hubspot_webhook(url: str, events: list[dict], *, client_secret: str, signed_
 
 
 def outbound_message(org_id: str, notifications: list[tuple[str, dict]], *, action_id: str = "04k000000000001",
-                     base_url: str = "https://example.my.salesforce.com") -> bytes:
-    """A Salesforce Outbound Message envelope: one <Notification> (Id, sObject fields) per pair."""
+                     base_url: str = "https://example.my.salesforce.com", sobject: str = "Lead") -> bytes:
+    """A Salesforce Outbound Message envelope: one <Notification> (Id, sObject fields) per pair.
+
+    `sobject` is the object the workflow rule watches: each sObject is typed xsi:type="sf:<sobject>" in the
+    enterprise namespace, as in the WSDL Salesforce generates for the message
+    (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_om_outboundmessaging_wsdl.htm)."""
     parts = []
     for notification_id, fields in notifications:
         values = "".join(f"<sf:{k}>{escape(str(v))}</sf:{k}>" for k, v in fields.items() if v is not None)
         parts.append(f"<Notification><Id>{escape(notification_id)}</Id>"
-                     f'<sObject xsi:type="sf:Lead" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">{values}'
+                     f'<sObject xsi:type="sf:{escape(sobject)}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">'
+                     f"{values}"
                      f"</sObject></Notification>")
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'

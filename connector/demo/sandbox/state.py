@@ -31,6 +31,7 @@ class Faults:
     salesforce_api_limit: int = 15000     # the org's daily API request allocation (Sforce-Limit-Info M)
     salesforce_api_used: int = 0          # requests used so far today (Sforce-Limit-Info N)
     salesforce_row_locks: int = 0         # the next N collection records answer UNABLE_TO_LOCK_ROW
+    salesforce_session_seconds: int = 7200  # the org's session timeout: a session idle this long expires (2 h)
     auth_fail: bool = False          # reject every token
     query_page_size: int = 2000      # Salesforce query batch size (nextRecordsUrl paging)
     seed: int = 7
@@ -100,6 +101,9 @@ class SandboxState:
     hubspot_tokens: dict[str, float] = field(default_factory=dict)  # issued access token -> expires at (epoch)
     hubspot_merged: dict[str, str] = field(default_factory=dict)    # merged-away contact id -> the merged record's id
     salesforce_meta: dict[str, dict] = field(default_factory=default_salesforce_meta)  # Lead field -> describe metadata
+    salesforce_apps: dict[str, dict] = field(default_factory=dict)   # connected app client id -> {certificate, secret}
+    salesforce_refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> client id
+    salesforce_sessions: dict[str, float] = field(default_factory=dict)  # issued access token -> last used (epoch)
     _seq: int = 0
     _last: datetime | None = None
 
@@ -144,6 +148,9 @@ class SandboxState:
             for log in (self.hubspot_call_times, self.hubspot_daily_used, self.hubspot_apps, self.hubspot_tokens,
                         self.hubspot_merged):
                 log.clear()
+            self.salesforce_apps.clear()
+            self.salesforce_refresh_tokens.clear()
+            self.salesforce_sessions.clear()
             self._last = None
 
     def stats(self) -> dict[str, Any]:
@@ -174,6 +181,6 @@ class SandboxState:
         """A Salesforce user (can own Leads)."""
         with self.lock:
             user = {"Id": f"{REP_USER_PREFIX}{self.next_id():05d}", "Email": email, "Name": name or email,
-                    "IsActive": True}
+                    "IsActive": True, "Username": email}
             self.users.append(user)
             return user

@@ -1,0 +1,60 @@
+"""Erasing a person also deletes their records in the CRMs (HubSpot GDPR delete, Salesforce Lead delete
+in the sandbox, through the real SDKs), by a job that carries lead ids only; then the CRM ids are forgotten."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from connector.store import writeback
+from connector.store.models import Lead, TimelineEvent
+from connector.sync import drain, erasure
+from tests.crm.conftest import (  # noqa: F401  (the CRM sandbox fixtures, shared with tests/crm)
+    crm_env,
+    hubspot,
+    make_leads,
+    runtime,
+    salesforce,
+    sandbox,
+    sandbox_server,
+    sleeps,
+    synced,
+)
+
+
+class Recording:
+    """The runtime's queue, keeping each job's arguments before running it inline."""
+
+    def __init__(self, inner):
+        self.inner, self.jobs, self.runtime = inner, [], inner.runtime
+
+    def enqueue(self, task, *args):
+        self.jobs.append((task, args))
+        self.inner.enqueue(task, *args)
+
+    def close(self):
+        self.inner.close()
+
+
+def test_erasure_deletes_the_person_in_both_crms_by_a_job_of_ids(runtime, synced, sandbox):
+    lead_id, contact = synced("hubspot")
+    with runtime.db.session() as s:
+        s.get(Lead, lead_id).salesforce_id = None
+    with runtime.db.session() as s:
+        writeback.enqueue_lead_write(s, runtime, s.get(Lead, lead_id), crms=("salesforce",))
+    drain.drain(runtime, "salesforce")
+    with runtime.db.session() as s:
+        record = s.get(Lead, lead_id).salesforce_id
+    assert contact in sandbox.state.contacts and record in sandbox.state.leads
+    runtime.queue = Recording(runtime.queue)
+
+    counts = erasure.erase(runtime, "lead0@example.com", by="api")
+
+    assert counts["leads"] == 1 and counts["crm_records"] == 2
+    assert runtime.queue.jobs == [("privacy.crm_delete", ([lead_id],))]
+    assert contact not in sandbox.state.contacts and record not in sandbox.state.leads
+    with runtime.db.session() as s:
+        lead = s.get(Lead, lead_id)
+        assert (lead.hubspot_id, lead.salesforce_id, lead.email) == (None, None, None)
+        notes = s.scalars(select(TimelineEvent.message).where(TimelineEvent.lead_id == lead_id,
+                                                              TimelineEvent.kind == "privacy.crm_delete")).all()
+        assert sorted(notes) == ["The person's hubspot records were deleted",
+                                 "The person's salesforce records were deleted"]
