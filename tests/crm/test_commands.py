@@ -66,3 +66,28 @@ def test_an_outage_mid_drain_on_postgresql(make_runtime, pg_url, sandbox, crm_en
     clock.advance(minutes=10)
     assert drain.drain(rt, "hubspot").sent == 50
     assert len(sandbox.state.contacts) == 250 and set(sandbox.stats()["writes"].values()) == {1}
+
+
+def test_crm_setup_creates_the_properties_crm_check_then_finds(runtime, sandbox):
+    for name in ("leadwire_score", "leadwire_status"):
+        sandbox.state.hubspot_properties.pop(name)
+    runner = CliRunner()
+    env = dict(runtime.settings.env)
+    check = runner.invoke(cli, ["crm", "check", "--crm", "hubspot"], env=env)
+    assert check.exit_code == 1
+    missing = [line for line in check.output.splitlines() if "MISSING" in line]
+    assert len(missing) == 2 and "leadwire_score" in missing[0] + missing[1] and "leadwire_status" in check.output
+    setup = runner.invoke(cli, ["crm", "setup", "--crm", "hubspot"], env=env)
+    assert setup.exit_code == 0, setup.output
+    assert {"leadwire_score", "leadwire_status"} <= set(sandbox.state.hubspot_properties)
+    again = runner.invoke(cli, ["crm", "check", "--crm", "hubspot"], env=env)
+    assert again.exit_code == 0 and "hubspot: ready" in again.output
+
+
+def test_crm_check_names_a_missing_salesforce_field_and_setup_says_how_to_create_it(runtime, sandbox):
+    sandbox.state.schema["salesforce"].discard("Leadwire_Score__c")
+    env = dict(runtime.settings.env)
+    check = CliRunner().invoke(cli, ["crm", "check", "--crm", "salesforce"], env=env)
+    assert check.exit_code == 1 and "Lead.Leadwire_Score__c does not exist" in check.output
+    setup = CliRunner().invoke(cli, ["crm", "setup", "--crm", "salesforce"], env=env)
+    assert setup.exit_code == 1 and "by hand" in setup.output and "Leadwire_Score__c" in setup.output
