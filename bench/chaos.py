@@ -20,7 +20,6 @@ import os
 import random
 import secrets
 import shlex
-import signal
 import subprocess
 import sys
 import threading
@@ -137,27 +136,30 @@ class Tally:
         self.name, self.emails, self.acked = name, set(), set()
         self.statuses: Counter[int] = Counter()
         self.causes: Counter[str] = Counter()
+        self.examples: dict[str, str] = {}  # cause -> the first request that showed it
         self.requests = 0
         self.lock = threading.Lock()
 
-    def note(self, status: int, cause: str = "", email: str | None = None) -> None:
+    def note(self, status: int, cause: str = "", email: str | None = None, example: str = "") -> None:
         with self.lock:
             self.requests += 1
             self.statuses[status] += 1
             if status >= 500:
                 self.causes[f"{status} {cause}"] += 1
+                self.examples.setdefault(f"{status} {cause}", example)
             if email and 200 <= status < 300:
                 self.acked.add(email)
 
 
-SCENARIOS = ("redis", "postgres", "kills", "crm", "fuzz")
+SCENARIOS = ("crm", "redis", "postgres", "kills", "fuzz")  # in this order: the CRM's retries and the tick's
+# retake of rows Redis lost come due while the later scenarios run
 
 
 def lead_body(scenario: str, i: int) -> bytes:
     """A lead no other one matches (e-mail, phone, name and company its own): each is one lead."""
     phone = f"+1 415 {200 + SCENARIOS.index(scenario)} {i % 10000:04d}"
-    return json.dumps({"first_name": f"Chaos{i}", "last_name": scenario.title(), "email": f"{scenario}{i}@chaos.example",
-                       "phone": phone, "company": f"Chaos {scenario} {i} Inc",
+    return json.dumps({"first_name": f"Chaos{i}", "last_name": scenario.title(),
+                       "email": f"{scenario}{i}@chaos.example", "phone": phone, "company": f"Chaos {scenario} {i} Inc",
                        "country": "US", "form": "demo_request", "role": "VP", "employees": "600"}).encode()
 
 
@@ -208,13 +210,17 @@ def while_sending(base: str, tally: Tally, n: int, copies: int, rng: random.Rand
 def _value(rng: random.Random, depth: int = 0):
     kinds = ["int", "big", "neg", "float", "str", "nul", "ctrl", "uni", "long", "bool", "none", "list", "dict", "deep"]
     kind = rng.choice(kinds if depth < 3 else kinds[:11])
-    return {"int": lambda: rng.randint(0, 1000), "big": lambda: 10 ** rng.randint(10, 40), "neg": lambda: -rng.randint(1, 10 ** 12),
-            "float": lambda: rng.choice([1e308, -0.0, 3.5, float("1e-300")]), "str": lambda: rng.choice(["x", "", " ", "a@b.c", "DE", "won"]),
-            "nul": lambda: "a\u0000b", "ctrl": lambda: "\u0007\u001b[31m\u202e", "uni": lambda: "Ærøskøbing 北京 🙂 \ud7ff",
-            "long": lambda: "z" * rng.choice([300, 5000, 70000]), "bool": lambda: rng.random() < 0.5, "none": lambda: None,
-            "list": lambda: [_value(rng, depth + 1) for _ in range(rng.randint(0, 4))],
-            "dict": lambda: {rng.choice(FIELDS): _value(rng, depth + 1) for _ in range(rng.randint(0, 5))},
-            "deep": lambda: {"a": {"b": {"c": [1]}}}}[kind]()
+    makers = {
+        "int": lambda: rng.randint(0, 1000), "big": lambda: 10 ** rng.randint(10, 40),
+        "neg": lambda: -rng.randint(1, 10 ** 12), "float": lambda: rng.choice([1e308, -0.0, 3.5, 1e-300]),
+        "str": lambda: rng.choice(["x", "", " ", "a@b.c", "DE", "won"]), "nul": lambda: "a\u0000b",
+        "ctrl": lambda: "\u0007\u001b[31m\u202e", "uni": lambda: "Ærøskøbing 北京 🙂 \ud7ff",
+        "long": lambda: "z" * rng.choice([300, 5000, 70000]), "bool": lambda: rng.random() < 0.5,
+        "none": lambda: None, "list": lambda: [_value(rng, depth + 1) for _ in range(rng.randint(0, 4))],
+        "dict": lambda: {rng.choice(FIELDS): _value(rng, depth + 1) for _ in range(rng.randint(0, 5))},
+        "deep": lambda: {"a": {"b": {"c": [1]}}},
+    }
+    return makers[kind]()
 
 
 FIELDS = ["email", "first_name", "last_name", "phone", "company", "country", "source", "name", "team", "events",
@@ -282,9 +288,9 @@ def run_fuzz(base: str, tally: Tally, reqs: list[tuple[str, str, dict]]) -> None
         try:
             resp = http.request(method, base + path, data=spec["data"], headers=spec["headers"], timeout=30,
                                 allow_redirects=False)
-            tally.note(resp.status_code, f"{method} {spec['rule']}")
+            tally.note(resp.status_code, f"{method} {spec['rule']}", example=f"{method} {path[:160]}")
         except requests.RequestException as exc:
-            tally.note(599, f"{method} {spec['rule']} ({type(exc).__name__})")
+            tally.note(599, f"{method} {spec['rule']} ({type(exc).__name__})", example=f"{method} {path[:160]}")
 
     with ThreadPoolExecutor(THREADS) as pool:
         list(pool.map(one, reqs))
@@ -310,7 +316,8 @@ def routes(env: dict) -> list[tuple[str, str]]:
 # -- the ground truth -------------------------------------------------------------------------------
 
 def settle(db_url: str, seconds: float) -> int:
-    """Wait until no inbox row is left unprocessed (or `seconds` pass); the rows still waiting."""
+    """Wait until no inbox row is left unprocessed and no CRM write pending (or `seconds` pass); the rows
+    still waiting."""
     engine = create_engine(db_url)
     end = time.monotonic() + seconds
     try:
@@ -319,6 +326,8 @@ def settle(db_url: str, seconds: float) -> int:
                 with engine.connect() as conn:
                     waiting = conn.scalar(select(func.count()).select_from(InboxItem)
                                           .where(InboxItem.status == "received"))
+                    waiting += conn.scalar(select(func.count()).select_from(OutboxItem)
+                                           .where(OutboxItem.status == "pending"))
             except Exception:  # noqa: BLE001 (PostgreSQL may still be starting)
                 waiting = -1
             if waiting == 0 or time.monotonic() > end:
@@ -377,6 +386,8 @@ def main() -> None:
                "DATABASE_URL": db_url, "REDIS_URL": redis.url, "WEBSITE_FORM_SECRET": FORM_SECRET,
                "LEADWIRE_FLOWS": str(REPO / "flows.yaml"), "LEADWIRE_SECRET_KEY": secrets.token_hex(32),
                "LEADWIRE_API_KEY": API_KEY, "LEADWIRE_ADMIN_PASSWORD": "chaos-admin-" + secrets.token_hex(4),
+               "HUBSPOT_CLIENT_SECRET": secrets.token_hex(16), "LEADWIRE_PUBLIC_URL": "http://127.0.0.1:9",
+               "SALESFORCE_OUTBOUND_KEY": secrets.token_hex(16), "SALESFORCE_ORG_ID": "00D000000000001AAA",
                **crm_env(sandbox)}
         base = stack.enter_context(gunicorn("wsgi:app", env))
         workers = Workers(env, 2, workdir)
@@ -409,6 +420,7 @@ def main() -> None:
             time.sleep(outage)
             sandbox.set_faults(outage=False)
 
+        while_sending(base, tallies["crm"], leads, 1, rng, outage * 2, crm_down)
         while_sending(base, tallies["redis"], leads, 1, rng, outage * 2, redis_down)
         while_sending(base, tallies["postgres"], leads, 1, rng, outage * 2, postgres_down)
         killing = threading.Thread(target=killer, daemon=True)
@@ -416,7 +428,6 @@ def main() -> None:
         send_leads(base, tallies["kills"], leads, 3, rng, outage * 2)
         stop_killing.set()
         killing.join()
-        while_sending(base, tallies["crm"], leads, 1, rng, outage * 2, crm_down)
         run_fuzz(base, tallies["fuzz"], fuzz_requests(routes(env), fuzz_n, rng))
         waiting = settle(db_url, 90 if quick else 300)
         results = {name: figures(db_url, tally, sandbox if name == "crm" else None) for name, tally in tallies.items()}
@@ -426,18 +437,22 @@ def main() -> None:
     print(f"{'scenario':10s} {'sent':>6s} {'requests':>8s} {'acked':>6s} {'leads':>6s} {'lost':>5s} {'doubled':>7s}"
           f" {'503':>5s} {'5xx':>5s}  notes")
     for name, r in results.items():
-        notes = {"kills": f"{workers.kills} SIGKILLs", "crm": f"outbox {r.get('crm writes')}, HubSpot contacts "
-                 f"{r.get('crm contacts')}, doubled {r.get('crm doubled')}", "fuzz": f"{r['requests']} fuzzed requests"}.get(name, "")
+        notes = {"kills": f"{workers.kills} SIGKILLs",
+                 "crm": f"outbox {r.get('crm writes')}, HubSpot contacts {r.get('crm contacts')}, "
+                        f"doubled {r.get('crm doubled')}",
+                 "fuzz": f"{r['requests']} fuzzed requests"}.get(name, "")
         if r["no answer"]:
             notes += f" ({r['no answer']} without an answer)"
         print(f"{name:10s} {r['sent']:6d} {r['requests']:8d} {r['acknowledged']:6d} {r['leads']:6d} {r['lost']:5d}"
               f" {r['doubled']:7d} {r['503']:5d} {r['5xx']:5d}  {notes}")
-    causes = Counter()
+    causes: Counter[str] = Counter()
+    examples: dict[str, str] = {}
     for tally in tallies.values():
         causes.update(tally.causes)
+        examples.update(tally.examples)
     for cause, count in causes.most_common(20):
-        print(f"  {count:5d} × {cause}")
-    print(f"inbox rows still unprocessed at the end: {waiting}; workers exited on their own: {exited}; "
+        print(f"  {count:5d} × {cause}" + (f"   e.g. {examples[cause]}" if examples.get(cause) else ""))
+    print(f"inbox rows and CRM writes still waiting at the end: {waiting}; workers exited on their own: {exited}; "
           f"{elapsed:.0f} s")
     lost = sum(r["lost"] for r in results.values())
     doubled = sum(r["doubled"] for r in results.values())

@@ -384,9 +384,11 @@ class HubSpotAdapter:
         return {p.name: {"name": p.name, "type": p.type, "fieldType": p.field_type,
                          "options": [{"value": o.value} for o in p.options or []]} for p in answer.results}
 
-    def schema_problems(self, fields: Iterable[str]) -> list[str]:
-        """One message per contact property Leadwire reads or writes that the portal lacks or has wrong."""
-        return hubspot_schema.problems(fields, self._portal_properties())
+    def schema_problems(self, fields: Iterable[str], *,
+                        values: Mapping[str, Iterable[str]] | None = None) -> list[str]:
+        """One message per contact property Leadwire reads or writes that the portal lacks or has wrong, and
+        per enumeration value Leadwire writes (`values`: property -> values) that the property lacks."""
+        return hubspot_schema.problems(fields, self._portal_properties(), values)
 
     def setup_schema(self, fields: Iterable[str]) -> list[str]:
         """Create the missing leadwire_* properties (in group "leadwire"); other missing names are reported."""

@@ -56,9 +56,19 @@ LEADWIRE_PROPERTIES: dict[str, PropertyDef] = {p.name: p for p in (
 )}
 
 
-def problems(fields: Iterable[str], portal: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """One message per field the portal lacks or has with the wrong type / options, saying how to fix it."""
+def problems(fields: Iterable[str], portal: Mapping[str, Mapping[str, Any]],
+             values: Mapping[str, Iterable[str]] | None = None) -> list[str]:
+    """One message per field the portal lacks or has with the wrong type / options (and per value of `values`,
+    property -> values Leadwire writes, that an enumeration property lacks), saying how to fix it."""
     out: list[str] = []
+    for name, wanted in (values or {}).items():
+        have = portal.get(name)
+        if have is None or have.get("type") != "enumeration":
+            continue
+        options = {str(o.get("value")) for o in have.get("options") or []}
+        if lacking := sorted({str(v) for v in wanted if v} - options):
+            out.append(f"HubSpot contact property {name!r} lacks the options {', '.join(lacking)} that the flows' "
+                       "feedback.crm_status writes: add them in HubSpot (Settings > Properties > Contact properties)")
     for name in dict.fromkeys(fields):
         have, want = portal.get(name), LEADWIRE_PROPERTIES.get(name)
         if have is None and want is not None:
@@ -71,8 +81,8 @@ def problems(fields: Iterable[str], portal: Mapping[str, Mapping[str, Any]]) -> 
             out.append(f"HubSpot contact property {name!r} has type {have.get('type')!r}, Leadwire writes "
                        f"{want.type!r}: change its type in HubSpot, or delete it and run `leadwire crm setup`")
         elif want is not None and want.options:
-            values = {str(o.get("value")) for o in have.get("options") or []}
-            if lacking := [o for o in want.options if o not in values]:
+            present = {str(o.get("value")) for o in have.get("options") or []}
+            if lacking := [o for o in want.options if o not in present]:
                 out.append(f"HubSpot contact property {name!r} lacks the options {', '.join(lacking)}: add them "
                            "in HubSpot (Settings > Properties > Contact properties)")
     return out

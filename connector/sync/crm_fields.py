@@ -25,10 +25,23 @@ def needed_fields(rt: Runtime, crm: str) -> list[str]:
     return list(dict.fromkeys([*names, *([key] if key else [])]))
 
 
+def written_values(rt: Runtime, crm: str) -> dict[str, set[str]]:
+    """CRM field -> the picklist values the flows write there (feedback.crm_status, into the field the
+    pursuit status is mapped to)."""
+    out: dict[str, set[str]] = {}
+    for flow in rt.spec.flows:
+        mapping = getattr(flow.crm, crm, None)
+        statuses = {v for v in flow.feedback.crm_status.get(crm, {}).values() if v}
+        for f in (mapping.fields if mapping else ()):
+            if f.field == "feedback.pursuit_status" and statuses:
+                out.setdefault(f.target, set()).update(statuses)
+    return out
+
+
 def check(rt: Runtime, crm: str) -> SchemaReport:
-    """What `crm` lacks of the fields Leadwire writes; an empty `problems` means ready."""
+    """What `crm` lacks of the fields and picklist values Leadwire writes; an empty `problems` means ready."""
     names = needed_fields(rt, crm)
-    return SchemaReport(crm, names, problems=adapter(rt, crm).schema_problems(names))
+    return SchemaReport(crm, names, problems=adapter(rt, crm).schema_problems(names, values=written_values(rt, crm)))
 
 
 def setup(rt: Runtime, crm: str) -> SchemaReport:
@@ -36,4 +49,5 @@ def setup(rt: Runtime, crm: str) -> SchemaReport:
     names = needed_fields(rt, crm)
     crm_adapter = adapter(rt, crm)
     done = crm_adapter.setup_schema(names)
-    return SchemaReport(crm, names, problems=crm_adapter.schema_problems(names), done=done)
+    return SchemaReport(crm, names, problems=crm_adapter.schema_problems(names, values=written_values(rt, crm)),
+                        done=done)

@@ -52,7 +52,7 @@ def export(rt: Runtime, email: str, *, by: str) -> dict[str, Any]:
 
 def crm_delete_task(rt: Runtime, lead_ids: list[int]) -> None:
     """Delete these leads' records in every configured CRM, then forget their CRM ids; the outcome is on
-    each lead's timeline. A CRM that fails keeps its ids (run `leadwire privacy erase` again to retry)."""
+    each lead's timeline. A CRM that fails keeps its ids: crm_delete_due tries again after RETRY_AFTER."""
     with rt.db.session() as s:
         records = privacy.crm_records(s, lead_ids)
     crms = set(configured(rt.settings.env))

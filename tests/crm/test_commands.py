@@ -91,3 +91,15 @@ def test_crm_check_names_a_missing_salesforce_field_and_setup_says_how_to_create
     assert check.exit_code == 1 and "Lead.Leadwire_Score__c does not exist" in check.output
     setup = CliRunner().invoke(cli, ["crm", "setup", "--crm", "salesforce"], env=env)
     assert setup.exit_code == 1 and "by hand" in setup.output and "Leadwire_Score__c" in setup.output
+
+
+def test_crm_check_names_a_status_value_the_flows_write_that_the_picklist_lacks(runtime, sandbox):
+    sandbox.state.picklists["Lead.Status"].discard("Closed - Not Converted")
+    check = CliRunner().invoke(cli, ["crm", "check", "--crm", "salesforce"], env=dict(runtime.settings.env))
+    assert check.exit_code == 1 and "Closed - Not Converted" in check.output and "Status" in check.output
+
+
+def test_crm_check_names_a_hubspot_lead_status_option_the_flows_write_that_the_portal_lacks(runtime, sandbox):
+    sandbox.state.picklists["hs_lead_status"].discard("UNQUALIFIED")
+    check = CliRunner().invoke(cli, ["crm", "check", "--crm", "hubspot"], env=dict(runtime.settings.env))
+    assert check.exit_code == 1 and "'hs_lead_status' lacks the options UNQUALIFIED" in check.output

@@ -7,17 +7,6 @@ from sqlalchemy import select
 from connector.store import writeback
 from connector.store.models import Lead, TimelineEvent
 from connector.sync import drain, erasure
-from tests.crm.conftest import (  # noqa: F401  (the CRM sandbox fixtures, shared with tests/crm)
-    crm_env,
-    hubspot,
-    make_leads,
-    runtime,
-    salesforce,
-    sandbox,
-    sandbox_server,
-    sleeps,
-    synced,
-)
 
 
 class Recording:
@@ -58,3 +47,38 @@ def test_erasure_deletes_the_person_in_both_crms_by_a_job_of_ids(runtime, synced
                                                               TimelineEvent.kind == "privacy.crm_delete")).all()
         assert sorted(notes) == ["The person's hubspot records were deleted",
                                  "The person's salesforce records were deleted"]
+
+
+class Dropping:
+    """A queue that loses every job (Redis flushed, or down when the erasure was asked for)."""
+
+    runtime = None
+
+    def enqueue(self, task, *args):
+        raise ConnectionError("Redis is gone")
+
+    def close(self):
+        pass
+
+
+def test_a_lost_or_failed_crm_deletion_is_done_by_the_tick(runtime, synced, sandbox, clock):
+    lead_id, contact = synced("hubspot")
+    inline, runtime.queue = runtime.queue, Dropping()
+    assert erasure.erase(runtime, "lead0@example.com", by="api")["crm_records"] == 1  # answered all the same
+    assert contact in sandbox.state.contacts
+    runtime.queue = inline
+    sandbox.set_faults(outage=True)
+    assert erasure.crm_delete_due(runtime, clock.now()) == 1  # tried: HubSpot answers 503
+    assert contact in sandbox.state.contacts
+    sandbox.set_faults(outage=False)
+    assert erasure.crm_delete_due(runtime, clock.now()) == 0  # not again before RETRY_AFTER
+    clock.advance(seconds=erasure.RETRY_AFTER.total_seconds() + 1)
+    assert erasure.crm_delete_due(runtime, clock.now()) == 1
+    assert contact not in sandbox.state.contacts
+    assert erasure.crm_delete_due(runtime, clock.now()) == 0  # done: the CRM id is forgotten
+    with runtime.db.session() as s:
+        notes = s.scalars(select(TimelineEvent.message).where(TimelineEvent.lead_id == lead_id,
+                                                              TimelineEvent.kind == "privacy.crm_delete")
+                          .order_by(TimelineEvent.id)).all()
+    assert notes[0].startswith("The hubspot records could not be deleted (CrmTransientError)")
+    assert notes[-1] == "The person's hubspot records were deleted"

@@ -11,7 +11,7 @@ from sqlalchemy.types import JSON
 
 from connector.cli import cli
 from connector.store import privacy
-from connector.store.models import Base, DELIVERY_CHANNELS, Email, InboxItem, Lead, PrivacyRecord, TimelineEvent
+from connector.store.models import DELIVERY_CHANNELS, Base, Email, InboxItem, Lead, PrivacyRecord, TimelineEvent
 from tests.capture.test_api import API_ADA
 from tests.capture.test_form_hook import AUTH
 from tests.support.runtime import deployment_env

@@ -467,17 +467,24 @@ def _register_properties(app: Flask, state: SandboxState) -> None:
         state.hubspot_properties[body["name"]] = definition
         return definition, None
 
+    def served(name: str, definition: dict) -> dict:
+        """The definition as read, with the live options of hs_lead_status and hubspot_owner_id."""
+        if name not in ("hs_lead_status", "hubspot_owner_id"):
+            return definition
+        return {**definition, "options": [{"label": o, "value": o, "displayOrder": i, "hidden": False}
+                                          for i, o in enumerate(sorted(_options(state, name, definition)))]}
+
     @app.get(base)
     def hs_properties() -> ResponseReturnValue:
         with state.lock:
-            return jsonify({"results": list(state.hubspot_properties.values())}), 200
+            return jsonify({"results": [served(n, d) for n, d in state.hubspot_properties.items()]}), 200
 
     @app.get(f"{base}/<name>")
     def hs_property(name: str) -> ResponseReturnValue:
         with state.lock:
             if name not in state.hubspot_properties:
                 return hs_error(404, f"Unable to find property {name}", "OBJECT_NOT_FOUND")
-            return jsonify(state.hubspot_properties[name]), 200
+            return jsonify(served(name, state.hubspot_properties[name])), 200
 
     @app.post(base)
     def hs_property_create() -> ResponseReturnValue:
