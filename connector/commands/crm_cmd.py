@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import click
 
@@ -56,34 +57,31 @@ def _report(report: crm_fields.SchemaReport) -> None:
 CRM_CHOICE = click.Choice(["hubspot", "salesforce"])
 
 
-@crm.command("check")
-@click.option("--crm", "crms", multiple=True, type=CRM_CHOICE, help="Only these CRMs (default: every configured one).")
-def crm_check(crms: tuple[str, ...]) -> None:
-    """Check that each CRM has every property / field the flows write; exit 1 naming what is missing."""
+def _run(use_case: Callable[[Runtime, str], crm_fields.SchemaReport], crms: tuple[str, ...]) -> None:
+    """Run check or setup for each chosen CRM, print the reports, exit 1 while anything is missing."""
     rt = build_runtime(queue="inline")
     try:
-        reports = [crm_fields.check(rt, name) for name in _crms(rt, crms)]
+        reports = [use_case(rt, name) for name in _crms(rt, crms)]
     finally:
         rt.close()
     for report in reports:
         _report(report)
     if any(r.problems for r in reports):
         raise SystemExit(1)
+
+
+@crm.command("check")
+@click.option("--crm", "crms", multiple=True, type=CRM_CHOICE, help="Only these CRMs (default: every configured one).")
+def crm_check(crms: tuple[str, ...]) -> None:
+    """Check that each CRM has every property / field the flows write; exit 1 naming what is missing."""
+    _run(crm_fields.check, crms)
 
 
 @crm.command("setup")
 @click.option("--crm", "crms", multiple=True, type=CRM_CHOICE, help="Only these CRMs (default: every configured one).")
 def crm_setup(crms: tuple[str, ...]) -> None:
     """Create the properties / fields the flows write where the CRM's API allows; exit 1 if some are left."""
-    rt = build_runtime(queue="inline")
-    try:
-        reports = [crm_fields.setup(rt, name) for name in _crms(rt, crms)]
-    finally:
-        rt.close()
-    for report in reports:
-        _report(report)
-    if any(r.problems for r in reports):
-        raise SystemExit(1)
+    _run(crm_fields.setup, crms)
 
 
 @click.group("sync")
