@@ -20,8 +20,10 @@ import os
 import random
 import secrets
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -366,14 +368,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller scenarios (about a minute)")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--keep-logs", action="store_true", help="keep the workers' logs (their folder is printed)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     quick = args.quick
     leads, outage, fuzz_n = (60, 4.0, 1500) if quick else (2000, 20.0, 10000)
-    workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"leadwire-chaos-{os.getpid()}"
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="leadwire-chaos-"))
     tallies = {name: Tally(name) for name in SCENARIOS}
     with ExitStack() as stack:
+        if not args.keep_logs:
+            stack.callback(shutil.rmtree, workdir, True)
         pg = stack.enter_context(postgresql_server(durable=True))
         db_url = migrated_database(pg, "chaos")
         redis = RedisServer(workdir)
@@ -453,7 +457,7 @@ def main() -> None:
     for cause, count in causes.most_common(20):
         print(f"  {count:5d} × {cause}" + (f"   e.g. {examples[cause]}" if examples.get(cause) else ""))
     print(f"inbox rows and CRM writes still waiting at the end: {waiting}; workers exited on their own: {exited}; "
-          f"{elapsed:.0f} s")
+          f"{elapsed:.0f} s" + (f"; worker logs in {workdir}" if args.keep_logs else ""))
     lost = sum(r["lost"] for r in results.values())
     doubled = sum(r["doubled"] for r in results.values())
     fives = sum(r["5xx"] for r in results.values())
