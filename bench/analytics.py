@@ -120,7 +120,8 @@ def main() -> None:
         t0 = time.perf_counter()
         counts = load(url, n)
         print(f"loaded {', '.join(f'{v:,} {k}' for k, v in counts.items())} in {time.perf_counter() - t0:.1f} s")
-        settings = load_settings({"DATABASE_URL": url, "LEADWIRE_API_KEY": "bench-key-0123456789"})
+        settings = load_settings({"DATABASE_URL": url, "LEADWIRE_API_KEY": "bench-key-0123456789",
+                                  "LEADWIRE_SECRET_KEY": "bench-secret-key-0123456789abcdef"})
         rt = Runtime(settings=settings, db=Database(url), queue=InlineQueue(), clock=None, spec=None)
         client = create_app(runtime=rt).test_client()
         auth = {"Authorization": "Bearer bench-key-0123456789"}
